@@ -1,0 +1,102 @@
+package io.pgbailiff.protocol;
+
+import io.netty.buffer.ByteBuf;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The typed server messages the proxy reads from the backend, named as in the PostgreSQL
+ * protocol documentation. DataRow, RowDescription, CopyData and the rest are never decoded.
+ */
+public sealed interface BackendMessage {
+    byte AUTHENTICATION = 'R';
+    byte BACKEND_KEY_DATA = 'K';
+    byte PARAMETER_STATUS = 'S';
+    byte READY_FOR_QUERY = 'Z';
+    byte ERROR_RESPONSE = 'E';
+    byte NOTICE_RESPONSE = 'N';
+    byte COMMAND_COMPLETE = 'C';
+    byte NEGOTIATE_PROTOCOL_VERSION = 'v';
+
+    /** Authentication request codes (the first int32 of an {@code R} message). */
+    int AUTH_OK = 0;
+    int AUTH_CLEARTEXT_PASSWORD = 3;
+    int AUTH_MD5_PASSWORD = 5;
+    int AUTH_GSS = 7;
+    int AUTH_SSPI = 9;
+    int AUTH_SASL = 10;
+
+    record Authentication(int code) implements BackendMessage {
+        public static Authentication decode(PgFrame frame) {
+            return new Authentication(frame.payload().readInt());
+        }
+    }
+
+    record BackendKeyData(int processId, byte[] secretKey) implements BackendMessage {
+        public static BackendKeyData decode(PgFrame frame) {
+            ByteBuf p = frame.payload();
+            int pid = p.readInt();
+            byte[] key = new byte[p.readableBytes()];
+            p.readBytes(key);
+            return new BackendKeyData(pid, key);
+        }
+    }
+
+    record ParameterStatus(String name, String value) implements BackendMessage {
+        public static ParameterStatus decode(PgFrame frame) {
+            ByteBuf p = frame.payload();
+            String name = FrontendMessage.Wire.readCString(p);
+            return new ParameterStatus(name, FrontendMessage.Wire.readCString(p));
+        }
+    }
+
+    /** ReadyForQuery with its transaction status: {@code 'I'} idle, {@code 'T'} in a block, {@code 'E'} failed block. */
+    record ReadyForQuery(byte transactionStatus) implements BackendMessage {
+        public static final byte IDLE = 'I';
+        public static final byte IN_TRANSACTION = 'T';
+        public static final byte FAILED_TRANSACTION = 'E';
+
+        public static byte status(PgFrame frame) {
+            return frame.content().getByte(frame.content().readerIndex() + PgFrame.HEADER_LENGTH);
+        }
+    }
+
+    record CommandComplete(String tag) implements BackendMessage {
+        public static CommandComplete decode(PgFrame frame) {
+            return new CommandComplete(FrontendMessage.Wire.readCString(frame.payload()));
+        }
+    }
+
+    /**
+     * ErrorResponse or NoticeResponse: fields keyed by their one-byte code
+     * ({@code S} severity, {@code V} non-localised severity, {@code C} SQLSTATE, {@code M} message,
+     * {@code D} detail, {@code H} hint, {@code P} position, ...).
+     */
+    record ErrorResponse(Map<Character, String> fields) implements BackendMessage {
+        public static ErrorResponse decode(PgFrame frame) {
+            ByteBuf p = frame.payload();
+            Map<Character, String> fields = new LinkedHashMap<>();
+            while (p.isReadable()) {
+                byte code = p.readByte();
+                if (code == 0) {
+                    break;
+                }
+                fields.put((char) code, FrontendMessage.Wire.readCString(p));
+            }
+            return new ErrorResponse(fields);
+        }
+
+        public String severity() {
+            return fields.getOrDefault('V', fields.get('S'));
+        }
+
+        public String sqlState() {
+            return fields.get('C');
+        }
+
+        public String message() {
+            return fields.get('M');
+        }
+    }
+}

@@ -1,0 +1,95 @@
+package io.pgbailiff.protocol;
+
+import io.netty.buffer.ByteBuf;
+
+import java.nio.charset.StandardCharsets;
+
+/**
+ * The typed client messages the proxy reads, named as in the PostgreSQL protocol documentation.
+ * They are decoded from a {@link PgFrame} only when the proxy needs their content; the frame
+ * itself is what gets relayed.
+ */
+public sealed interface FrontendMessage {
+    byte QUERY = 'Q';
+    byte PARSE = 'P';
+    byte BIND = 'B';
+    byte DESCRIBE = 'D';
+    byte EXECUTE = 'E';
+    byte CLOSE = 'C';
+    byte SYNC = 'S';
+    byte FLUSH = 'H';
+    byte TERMINATE = 'X';
+    byte FUNCTION_CALL = 'F';
+    byte COPY_DATA = 'd';
+    byte COPY_DONE = 'c';
+    byte COPY_FAIL = 'f';
+    byte PASSWORD = 'p';
+
+    record Query(String sql) implements FrontendMessage {
+        public static Query decode(PgFrame frame) {
+            return new Query(Wire.readCString(frame.payload()));
+        }
+    }
+
+    /** Parse: statement name ("" is the unnamed statement), SQL text and parameter type OIDs. */
+    record Parse(String statement, String sql, int[] parameterTypes) implements FrontendMessage {
+        public static Parse decode(PgFrame frame) {
+            ByteBuf p = frame.payload();
+            String name = Wire.readCString(p);
+            String sql = Wire.readCString(p);
+            int n = p.readUnsignedShort();
+            int[] types = new int[n];
+            for (int i = 0; i < n; i++) {
+                types[i] = p.readInt();
+            }
+            return new Parse(name, sql, types);
+        }
+    }
+
+    /** The portal and statement names of a Bind; parameter values are left on the wire. */
+    record Bind(String portal, String statement) implements FrontendMessage {
+        public static Bind decode(PgFrame frame) {
+            ByteBuf p = frame.payload();
+            String portal = Wire.readCString(p);
+            return new Bind(portal, Wire.readCString(p));
+        }
+    }
+
+    record Execute(String portal, int maxRows) implements FrontendMessage {
+        public static Execute decode(PgFrame frame) {
+            ByteBuf p = frame.payload();
+            String portal = Wire.readCString(p);
+            return new Execute(portal, p.readInt());
+        }
+    }
+
+    /** Close or Describe target: {@code 'S'} for a prepared statement, {@code 'P'} for a portal. */
+    record Target(byte kind, String name) implements FrontendMessage {
+        public static Target decode(PgFrame frame) {
+            ByteBuf p = frame.payload();
+            byte kind = p.readByte();
+            return new Target(kind, Wire.readCString(p));
+        }
+    }
+
+    /** Helpers for the C strings the protocol uses. */
+    final class Wire {
+        private Wire() {
+        }
+
+        public static String readCString(ByteBuf buf) {
+            int end = buf.indexOf(buf.readerIndex(), buf.writerIndex(), (byte) 0);
+            if (end < 0) {
+                throw new ProtocolException("invalid string in message");
+            }
+            String s = buf.toString(buf.readerIndex(), end - buf.readerIndex(), StandardCharsets.UTF_8);
+            buf.readerIndex(end + 1);
+            return s;
+        }
+
+        public static void writeCString(ByteBuf buf, String s) {
+            buf.writeCharSequence(s, StandardCharsets.UTF_8);
+            buf.writeByte(0);
+        }
+    }
+}

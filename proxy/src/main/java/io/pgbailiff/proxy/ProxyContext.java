@@ -1,0 +1,6 @@
+package io.pgbailiff.proxy;
+
+/** What every connection of one running proxy shares. */
+record ProxyContext(Config config, Transport transport, SessionRegistry registry, CancelKeys cancelKeys,
+                    BackendCanceller canceller, SessionIdGenerator ids) {
+}

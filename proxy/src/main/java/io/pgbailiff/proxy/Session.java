@@ -1,0 +1,255 @@
+package io.pgbailiff.proxy;
+
+import io.pgbailiff.adminsql.SessionId;
+import io.pgbailiff.adminsql.SessionSnapshot;
+import io.pgbailiff.adminsql.SessionStatus;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.net.InetSocketAddress;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * One client connection and what it is doing, kept current from the message stream.
+ *
+ * <p>Every request that the backend answers with exactly one ReadyForQuery (a Query, a Sync, a
+ * FunctionCall) is queued when it is sent and dequeued at that ReadyForQuery; the head of the
+ * queue is what runs now. Extended-protocol messages before a Sync count as one request, named
+ * after the statement of their first Execute.
+ *
+ * <p>The {@code on*} methods run on the session's event loop only. Readers on other threads see a
+ * consistent {@link Activity} published with one volatile write per change.
+ */
+public final class Session {
+
+    /** A published, immutable view of the changing part of a session. */
+    record Activity(SessionStatus status, String activeQuery, long activeQueryStartMicros, long activeQuerySequence,
+                    String lastQuery, long transactionStartMicros, long transactionCount, long statementCount) {
+    }
+
+    private static final class Request {
+        String sql;
+        final long startMicros;
+        final long sequence;
+
+        Request(String sql, long startMicros, long sequence) {
+            this.sql = sql;
+            this.startMicros = startMicros;
+            this.sequence = sequence;
+        }
+    }
+
+    private static final VarHandle BYTES_FROM_CLIENT;
+    private static final VarHandle BYTES_TO_CLIENT;
+
+    static {
+        try {
+            MethodHandles.Lookup lookup = MethodHandles.lookup();
+            BYTES_FROM_CLIENT = lookup.findVarHandle(Session.class, "bytesFromClient", long.class);
+            BYTES_TO_CLIENT = lookup.findVarHandle(Session.class, "bytesToClient", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    private final SessionId id;
+    private final int nodeId;
+    private final String userName;
+    private final String databaseName;
+    private final InetSocketAddress clientAddress;
+    private final Instant start = Instant.now();
+
+    private volatile String applicationName;
+    private volatile String authenticationMethod = "trust";
+    private volatile boolean tls;
+    private volatile int backendPid;
+    private volatile boolean superuser;
+    private volatile Activity activity = new Activity(SessionStatus.IDLE, null, 0, 0, null, 0, 0, 0);
+    @SuppressWarnings("unused") // written through BYTES_FROM_CLIENT
+    private long bytesFromClient;
+    @SuppressWarnings("unused") // written through BYTES_TO_CLIENT
+    private long bytesToClient;
+
+    private final ArrayDeque<Request> inFlight = new ArrayDeque<>();
+    private final Map<String, String> statements = new HashMap<>();
+    private final Map<String, String> portals = new HashMap<>();
+    /** The request the extended-protocol messages since the last Sync belong to, once one of them is an Execute. */
+    private Request openExtended;
+    private byte transactionStatus = 'I';
+    private long nextSequence = 1;
+    private long transactionStartMicros;
+    private long transactionCount;
+    private long statementCount;
+    private String lastQuery;
+
+    Session(SessionId id, int nodeId, String userName, String databaseName, String applicationName,
+            InetSocketAddress clientAddress) {
+        this.id = id;
+        this.nodeId = nodeId;
+        this.userName = userName;
+        this.databaseName = databaseName;
+        this.applicationName = applicationName;
+        this.clientAddress = clientAddress;
+    }
+
+    public SessionId id() {
+        return id;
+    }
+
+    public String userName() {
+        return userName;
+    }
+
+    /** True while a statement (or a Sync) awaits its ReadyForQuery. */
+    boolean hasRequestInFlight() {
+        return !inFlight.isEmpty() || openExtended != null;
+    }
+
+    void onQuery(String sql) {
+        inFlight.add(new Request(sql, nowMicros(), nextSequence++));
+        publish();
+    }
+
+    void onParse(String statement, String sql) {
+        statements.put(statement, sql);
+    }
+
+    void onBind(String portal, String statement) {
+        portals.put(portal, statements.get(statement));
+    }
+
+    void onExecute(String portal) {
+        String sql = portals.get(portal);
+        if (openExtended == null) {
+            openExtended = new Request(sql, nowMicros(), nextSequence++);
+            inFlight.add(openExtended);
+            publish();
+        } else if (openExtended.sql == null && sql != null) {
+            openExtended.sql = sql;
+            publish();
+        }
+    }
+
+    void onClose(byte kind, String name) {
+        (kind == 'S' ? statements : portals).remove(name);
+    }
+
+    void onSync() {
+        if (openExtended != null) {
+            openExtended = null;
+        } else {
+            inFlight.add(new Request(null, nowMicros(), nextSequence++));
+        }
+    }
+
+    void onFunctionCall() {
+        inFlight.add(new Request("<function call>", nowMicros(), nextSequence++));
+        publish();
+    }
+
+    void onReadyForQuery(byte status) {
+        Request done = inFlight.poll();
+        byte previous = transactionStatus;
+        transactionStatus = status;
+        if (done != null && done.sql != null) {
+            statementCount++;
+            lastQuery = done.sql;
+            if (previous == 'I') {
+                transactionCount++;
+                if (status != 'I') {
+                    transactionStartMicros = done.startMicros;
+                }
+            }
+        }
+        if (status == 'I') {
+            transactionStartMicros = 0;
+        }
+        publish();
+    }
+
+    void onParameterStatus(String name, String value) {
+        switch (name) {
+            case "application_name" -> applicationName = value;
+            case "is_superuser" -> superuser = "on".equals(value);
+            default -> {
+            }
+        }
+    }
+
+    void onAuthenticationRequest(String method) {
+        authenticationMethod = method;
+    }
+
+    void onBackendKey(int pid) {
+        backendPid = pid;
+    }
+
+    void addBytesFromClient(int n) {
+        BYTES_FROM_CLIENT.setOpaque(this, (long) BYTES_FROM_CLIENT.getOpaque(this) + n);
+    }
+
+    void addBytesToClient(int n) {
+        BYTES_TO_CLIENT.setOpaque(this, (long) BYTES_TO_CLIENT.getOpaque(this) + n);
+    }
+
+    void onClosed() {
+        Activity a = activity;
+        activity = new Activity(SessionStatus.CLOSED, null, 0, 0, a.lastQuery(), 0, a.transactionCount(), a.statementCount());
+    }
+
+    private void publish() {
+        Request running = null;
+        for (Request r : inFlight) {
+            if (r.sql != null) {
+                running = r;
+                break;
+            }
+        }
+        SessionStatus status;
+        long txStart = transactionStartMicros;
+        if (running != null) {
+            status = SessionStatus.ACTIVE;
+            if (transactionStatus == 'I') {
+                txStart = running.startMicros;
+            }
+        } else {
+            status = switch (transactionStatus) {
+                case 'T' -> SessionStatus.IDLE_IN_TRANSACTION;
+                case 'E' -> SessionStatus.IDLE_IN_FAILED_TRANSACTION;
+                default -> SessionStatus.IDLE;
+            };
+        }
+        activity = new Activity(status,
+                running == null ? null : running.sql,
+                running == null ? 0 : running.startMicros,
+                running == null ? 0 : running.sequence,
+                lastQuery, txStart, transactionCount, statementCount);
+    }
+
+    public SessionSnapshot snapshot() {
+        Activity a = activity;
+        return new SessionSnapshot(nodeId & 0xffffffffL, id, userName, databaseName, applicationName,
+                clientAddress.getAddress().getHostAddress() + ":" + clientAddress.getPort(),
+                authenticationMethod, tls, start, a.status(), a.activeQuery(), instant(a.activeQueryStartMicros()),
+                a.activeQuerySequence(), a.lastQuery(), instant(a.transactionStartMicros()), a.transactionCount(),
+                backendPid, superuser, a.statementCount(),
+                (long) BYTES_FROM_CLIENT.getOpaque(this), (long) BYTES_TO_CLIENT.getOpaque(this));
+    }
+
+    private static Instant instant(long micros) {
+        return micros == 0 ? null : Instant.ofEpochSecond(micros / 1_000_000, (micros % 1_000_000) * 1000);
+    }
+
+    private static long nowMicros() {
+        Instant now = Instant.now();
+        return now.getEpochSecond() * 1_000_000 + now.getNano() / 1000;
+    }
+
+    @Override
+    public String toString() {
+        return "Session[" + id.hex() + " " + userName + "@" + databaseName + "]";
+    }
+}
