@@ -150,11 +150,11 @@ public final class PgEncoder {
         return end(buf, len);
     }
 
-    /** NegotiateProtocolVersion: the newest minor version supported and the protocol options not recognised. */
-    public static ByteBuf negotiateProtocolVersion(ByteBufAllocator alloc, int newestMinor, List<String> unrecognisedOptions) {
+    /** NegotiateProtocolVersion: the newest protocol version supported (as PostgreSQL sends it, e.g. 196608 for 3.0) and the protocol options not recognised. */
+    public static ByteBuf negotiateProtocolVersion(ByteBufAllocator alloc, int newestVersion, List<String> unrecognisedOptions) {
         ByteBuf buf = alloc.buffer(13 + unrecognisedOptions.size() * 16);
         int len = begin(buf, 'v');
-        buf.writeInt(newestMinor).writeInt(unrecognisedOptions.size());
+        buf.writeInt(newestVersion).writeInt(unrecognisedOptions.size());
         for (String o : unrecognisedOptions) {
             writeCString(buf, o);
         }

@@ -165,7 +165,7 @@ public final class PgFrameDecoder extends ByteToMessageDecoder {
                 passThroughRemaining = length + 1L;
                 continue;
             }
-            if (in.readableBytes() < length + 1) {
+            if (in.readableBytes() < length + 1L) {
                 break;
             }
             emitRun(in, runStart, start, out);

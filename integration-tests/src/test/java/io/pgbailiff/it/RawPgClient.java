@@ -1,0 +1,154 @@
+package io.pgbailiff.it;
+
+import java.io.DataInputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.ByteArrayOutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * A minimal PostgreSQL client speaking raw protocol bytes, for what real drivers cannot do on
+ * purpose: protocol 3.2 startups, malformed input, reading a result slowly.
+ */
+public final class RawPgClient implements AutoCloseable {
+    /** One backend message: its type byte and body. */
+    public record Message(char type, byte[] body) {
+        public ByteBuffer buffer() {
+            return ByteBuffer.wrap(body);
+        }
+
+        /** The fields of an ErrorResponse or NoticeResponse. */
+        public Map<Character, String> fields() {
+            Map<Character, String> f = new LinkedHashMap<>();
+            int i = 0;
+            while (i < body.length && body[i] != 0) {
+                char code = (char) body[i++];
+                int end = i;
+                while (body[end] != 0) {
+                    end++;
+                }
+                f.put(code, new String(body, i, end - i, StandardCharsets.UTF_8));
+                i = end + 1;
+            }
+            return f;
+        }
+
+        @Override
+        public String toString() {
+            return type == 'E' || type == 'N' ? type + fields().toString() : type + "(" + body.length + " bytes)";
+        }
+    }
+
+    private final Socket socket;
+    private final DataInputStream in;
+    private final OutputStream out;
+
+    public RawPgClient(int port) throws IOException {
+        this(port, 0);
+    }
+
+    /** @param receiveBuffer the socket receive buffer size, 0 for the system default */
+    public RawPgClient(int port, int receiveBuffer) throws IOException {
+        socket = new Socket();
+        if (receiveBuffer > 0) {
+            socket.setReceiveBufferSize(receiveBuffer);
+        }
+        socket.connect(new InetSocketAddress("127.0.0.1", port), 5000);
+        socket.setSoTimeout(30_000);
+        in = new DataInputStream(socket.getInputStream());
+        out = socket.getOutputStream();
+    }
+
+    public static byte[] startupPacket(int protocolVersion, Map<String, String> params) {
+        ByteArrayOutputStream body = new ByteArrayOutputStream();
+        for (var e : params.entrySet()) {
+            body.writeBytes(cstring(e.getKey()));
+            body.writeBytes(cstring(e.getValue()));
+        }
+        body.write(0);
+        return ByteBuffer.allocate(8 + body.size()).putInt(8 + body.size()).putInt(protocolVersion).put(body.toByteArray()).array();
+    }
+
+    public static byte[] cancelRequest(int pid, byte[] key) {
+        return ByteBuffer.allocate(12 + key.length).putInt(12 + key.length).putInt(80877102).putInt(pid).put(key).array();
+    }
+
+    public static byte[] message(char type, byte[] body) {
+        return ByteBuffer.allocate(5 + body.length).put((byte) type).putInt(4 + body.length).put(body).array();
+    }
+
+    public static byte[] query(String sql) {
+        return message('Q', cstring(sql));
+    }
+
+    public static byte[] cstring(String s) {
+        byte[] b = s.getBytes(StandardCharsets.UTF_8);
+        byte[] r = new byte[b.length + 1];
+        System.arraycopy(b, 0, r, 0, b.length);
+        return r;
+    }
+
+    public void send(byte[] bytes) throws IOException {
+        out.write(bytes);
+        out.flush();
+    }
+
+    public int readByte() throws IOException {
+        return in.read();
+    }
+
+    public Message read() throws IOException {
+        int type = in.read();
+        if (type < 0) {
+            throw new EOFException("connection closed");
+        }
+        int len = in.readInt();
+        byte[] body = new byte[len - 4];
+        in.readFully(body);
+        return new Message((char) type, body);
+    }
+
+    /** Reads messages until one of the given type, returning it. */
+    public Message readUntil(char type) throws IOException {
+        while (true) {
+            Message m = read();
+            if (m.type() == type) {
+                return m;
+            }
+            if (m.type() == 'E' && type != 'E') {
+                throw new IOException("error instead of '" + type + "': " + m);
+            }
+        }
+    }
+
+    /** True if the server closed the connection (reads end of stream within the socket timeout). */
+    public boolean closedByServer() throws IOException {
+        try {
+            while (in.read() >= 0) {
+                // drain whatever came before the close
+            }
+            return true;
+        } catch (java.net.SocketException e) {
+            return true;
+        }
+    }
+
+    public void setTimeout(int millis) throws IOException {
+        socket.setSoTimeout(millis);
+    }
+
+    public DataInputStream input() {
+        return in;
+    }
+
+    @Override
+    public void close() throws IOException {
+        socket.close();
+    }
+}
