@@ -138,7 +138,7 @@ class PgEncoderTest {
     @Test
     void rowDescriptionByteForByte() {
         assertEncodes(
-                Bytes.hex("54 00000018 0001 6100 00000000 0000 00000017 0004 ffffffff 0000"),
+                Bytes.hex("54 0000001a 0001 6100 00000000 0000 00000017 0004 ffffffff 0000"),
                 PgEncoder.rowDescription(ALLOC, List.of(PgEncoder.Field.of("a", 23, (short) 4, (short) 0))));
     }
 
@@ -206,13 +206,13 @@ class PgEncoderTest {
     }
 
     @Test
-    void negotiateProtocolVersion() {
+    void negotiateProtocolVersionCarriesTheFullVersionNumber() {
         assertEncodes(
-                of('v', 30, 2, 2, "_pq_.foo", "_pq_.bar"),
-                PgEncoder.negotiateProtocolVersion(ALLOC, 2, List.of("_pq_.foo", "_pq_.bar")));
+                of('v', 30, 0x00030002, 2, "_pq_.foo", "_pq_.bar"),
+                PgEncoder.negotiateProtocolVersion(ALLOC, StartupPacket.PROTOCOL_3_2, List.of("_pq_.foo", "_pq_.bar")));
         assertEncodes(
-                Bytes.hex("76 0000000c 00000002 00000000"),
-                PgEncoder.negotiateProtocolVersion(ALLOC, 2, List.of()));
+                Bytes.hex("76 0000000c 00030000 00000000"),
+                PgEncoder.negotiateProtocolVersion(ALLOC, StartupPacket.PROTOCOL_3_0, List.of()));
     }
 
     @Test
@@ -282,10 +282,10 @@ class PgEncoderTest {
     }
 
     @Test
-    void longStringsGrowTheBuffer() {
-        String tag = "x".repeat(5000);
-        assertEncodes(of('C', 5005, tag), PgEncoder.commandComplete(ALLOC, tag));
-        String value = "\u00e4".repeat(3000);
-        assertEncodes(of('S', 6010, "n", value), PgEncoder.parameterStatus(ALLOC, "n", value));
+    void multiByteStringsBeyondTheInitialCapacity() {
+        String tag = "\u00e9".repeat(100);
+        assertEncodes(of('C', 205, tag), PgEncoder.commandComplete(ALLOC, tag));
+        String value = "\u00e4".repeat(300);
+        assertEncodes(of('S', 607, "n", value), PgEncoder.parameterStatus(ALLOC, "n", value));
     }
 }

@@ -196,7 +196,15 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         if (msg instanceof PgFrame frame) {
             bytes = frame.content();
             if (state == State.READY) {
-                track(frame);
+                try {
+                    track(frame);
+                } catch (IndexOutOfBoundsException e) {
+                    frame.release();
+                    throw new ProtocolException("invalid message format");
+                } catch (RuntimeException e) {
+                    frame.release();
+                    throw e;
+                }
             }
         } else {
             bytes = (ByteBuf) msg;
@@ -338,22 +346,14 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-        if (state == State.CLOSED) {
-            return;
-        }
-        boolean running = session != null && session.hasRequestInFlight();
         close();
-        if (running && backendKey != null) {
-            log.debug("client of session {} went away mid-statement: cancelling it on the backend", session.id());
-            proxy.canceller().cancel(ctx.channel().eventLoop(), backendKey);
-        }
     }
 
     void backendInactive() {
         if (state == State.CLOSED) {
             return;
         }
-        if (!backendSentFatal) {
+        if (!backendSentFatal && client.isActive()) {
             client.write(PgEncoder.errorResponse(client.alloc(), PgError.fatal(SqlState.CONNECTION_FAILURE,
                     "server closed the connection unexpectedly")), client.voidPromise());
         }
@@ -394,12 +394,20 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         close();
     }
 
-    /** Closes both sides once, after what is already written to the client has been flushed. */
+    /**
+     * Closes both sides once, after what is already written to the client has been flushed. A
+     * statement still running on a live backend is cancelled first, so no orphan keeps running
+     * after its client is gone.
+     */
     private void close() {
         if (state == State.CLOSED) {
             return;
         }
         state = State.CLOSED;
+        if (session != null && session.hasRequestInFlight() && backendKey != null && backend != null && backend.isActive()) {
+            log.debug("session {} closing mid-statement: cancelling it on the backend", session.id());
+            proxy.canceller().cancel(client.eventLoop(), backendKey);
+        }
         if (pendingToBackend != null) {
             pendingToBackend.forEach(ReferenceCountUtil::release);
             pendingToBackend = null;
