@@ -124,6 +124,33 @@ class BadInputAndFailuresIT {
     }
 
     @Test
+    void backendTerminatedMidStatementEndsTheSessionWithItsFatalError() throws Exception {
+        try (Connection victim = proxy.connect("alice", null, "ApplicationName", "terminated");
+             Statement s = victim.createStatement();
+             Connection admin = TestPostgres.get().superuser()) {
+            var result = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                try {
+                    s.execute("SELECT pg_sleep(30)");
+                    return null;
+                } catch (SQLException e) {
+                    return e;
+                }
+            });
+            proxy.awaitSessions(l -> l.stream().anyMatch(x -> "terminated".equals(x.applicationName())
+                    && x.activeQuery() != null), Duration.ofSeconds(5), "statement running");
+            int pid = proxy.sessions(x -> "terminated".equals(x.applicationName())).get(0).backendPid();
+            try (Statement a = admin.createStatement()) {
+                a.execute("SELECT pg_terminate_backend(" + pid + ")");
+            }
+            SQLException e = result.get(5, java.util.concurrent.TimeUnit.SECONDS);
+            assertEquals("57P01", e == null ? null : e.getSQLState());
+            proxy.awaitSessions(l -> l.stream().noneMatch(x -> "terminated".equals(x.applicationName())),
+                    Duration.ofSeconds(5), "session removed when its backend went away");
+            assertTrue(victim.isClosed() || !victim.isValid(1));
+        }
+    }
+
+    @Test
     void refusedBackendGivesFatal08006AtOnce() throws Exception {
         int closedPort;
         try (ServerSocket s = new ServerSocket(0)) {
