@@ -17,6 +17,8 @@ public sealed interface BackendMessage {
     byte ERROR_RESPONSE = 'E';
     byte NOTICE_RESPONSE = 'N';
     byte COMMAND_COMPLETE = 'C';
+    byte DATA_ROW = 'D';
+    byte NOTIFICATION_RESPONSE = 'A';
     byte NEGOTIATE_PROTOCOL_VERSION = 'v';
 
     /** Authentication request codes (the first int32 of an {@code R} message). */
@@ -59,6 +61,24 @@ public sealed interface BackendMessage {
 
         public static byte status(PgFrame frame) {
             return frame.content().getByte(frame.content().readerIndex() + PgFrame.HEADER_LENGTH);
+        }
+    }
+
+    /** A DataRow read as text: one string per column, {@code null} for SQL NULL. */
+    record DataRow(java.util.List<String> values) implements BackendMessage {
+        public static DataRow decodeText(PgFrame frame) {
+            ByteBuf p = frame.payload();
+            int n = p.readUnsignedShort();
+            java.util.List<String> values = new java.util.ArrayList<>(n);
+            for (int i = 0; i < n; i++) {
+                int len = p.readInt();
+                if (len < 0) {
+                    values.add(null);
+                } else {
+                    values.add(p.readCharSequence(len, java.nio.charset.StandardCharsets.UTF_8).toString());
+                }
+            }
+            return new DataRow(values);
         }
     }
 

@@ -32,7 +32,7 @@ import java.util.Map;
 public final class PgFrameDecoder extends ByteToMessageDecoder {
     private enum Phase { STARTUP, TYPED, DONE }
 
-    private final FrameInterest interest;
+    private FrameInterest interest;
     private final int maxMessageLength;
     private Phase phase;
     /** Bytes still to relay of an uninteresting message whose header has been seen. */
@@ -52,6 +52,14 @@ public final class PgFrameDecoder extends ByteToMessageDecoder {
     /** A decoder for a backend connection: typed messages only. */
     public static PgFrameDecoder forBackend(FrameInterest interest, int maxMessageLength) {
         return new PgFrameDecoder(Phase.TYPED, interest, maxMessageLength);
+    }
+
+    /**
+     * Changes which message types are delivered whole. Takes effect for the next message header
+     * decoded; call it only on the channel's event loop, between messages.
+     */
+    public void interest(FrameInterest interest) {
+        this.interest = interest;
     }
 
     @Override

@@ -27,7 +27,10 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Locale;
+import java.util.concurrent.CompletableFuture;
 import java.util.List;
 
 /**
@@ -54,7 +57,7 @@ import java.util.List;
  * flushed per message but once per read batch ({@code channelReadComplete}); when one side's
  * channel stops being writable, reading from the other side stops until it drains.
  */
-final class FrontendHandler extends ChannelInboundHandlerAdapter {
+final class FrontendHandler extends ChannelInboundHandlerAdapter implements SessionControl {
     private static final Logger log = LoggerFactory.getLogger(FrontendHandler.class);
 
     /** Client messages the proxy reads: all but the bulk CopyData. */
@@ -78,6 +81,12 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     private List<Object> pendingToBackend;
     private boolean authenticationRequested;
     private boolean backendSentFatal;
+    /** Client messages held back while a cancel pgbailiff sent is on its way to the backend. */
+    private ArrayDeque<Object> held;
+    /** Queries pgbailiff sent the backend itself, oldest first, whose replies are not the client's. */
+    private final ArrayDeque<InternalQuery> internalQueries = new ArrayDeque<>();
+    /** The open transaction was rolled back by an administrator; the client has not ended it yet. */
+    private boolean transactionInterrupted;
 
     FrontendHandler(ProxyContext proxy) {
         this.proxy = proxy;
@@ -103,7 +112,15 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
                 }
                 pendingToBackend.add(msg);
             }
-            case AUTHENTICATING, READY -> toBackend(msg);
+            case AUTHENTICATING -> toBackend(msg);
+            case READY -> {
+                if (held != null) {
+                    held.add(msg);
+                    client.config().setAutoRead(false);
+                } else {
+                    toBackend(msg);
+                }
+            }
             case CLOSED -> ReferenceCountUtil.release(msg);
         }
     }
@@ -144,7 +161,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         session = new Session(proxy.ids().next(), proxy.config().nodeId(), user, startup.database(),
-                startup.applicationName(), (InetSocketAddress) client.remoteAddress());
+                startup.applicationName(), (InetSocketAddress) client.remoteAddress(), this);
         state = State.CONNECTING;
         client.config().setAutoRead(false);
         Config config = proxy.config();
@@ -245,6 +262,10 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
             ReferenceCountUtil.release(msg);
             return;
         }
+        if (!internalQueries.isEmpty()) {
+            swallowInternalReply(msg);
+            return;
+        }
         ByteBuf bytes;
         if (msg instanceof PgFrame frame) {
             if (!inspectBackendFrame(frame)) {
@@ -269,7 +290,11 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
                 if (state == State.AUTHENTICATING) {
                     becomeReady();
                 }
-                session.onReadyForQuery(BackendMessage.ReadyForQuery.status(frame));
+                byte status = BackendMessage.ReadyForQuery.status(frame);
+                session.onReadyForQuery(status);
+                if (status == BackendMessage.ReadyForQuery.IDLE) {
+                    transactionInterrupted = false;
+                }
             }
             case BackendMessage.PARAMETER_STATUS -> {
                 BackendMessage.ParameterStatus p = BackendMessage.ParameterStatus.decode(frame);
@@ -293,6 +318,14 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
                 BackendMessage.ErrorResponse error = BackendMessage.ErrorResponse.decode(frame);
                 if ("FATAL".equals(error.severity()) || "PANIC".equals(error.severity())) {
                     backendSentFatal = true;
+                }
+                if (transactionInterrupted && SqlState.IN_FAILED_SQL_TRANSACTION.code().equals(error.sqlState())) {
+                    ByteBuf own = PgEncoder.errorResponse(client.alloc(), PgError.error(SqlState.IN_FAILED_SQL_TRANSACTION,
+                            "current transaction was interrupted by an administrator, commands ignored until end of transaction block")
+                            .withHint("End the transaction with ROLLBACK; the connection can be used as before."));
+                    session.addBytesToClient(own.readableBytes());
+                    client.write(own, client.voidPromise());
+                    return false;
                 }
             }
             default -> {
@@ -412,6 +445,10 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
             pendingToBackend.forEach(ReferenceCountUtil::release);
             pendingToBackend = null;
         }
+        if (held != null) {
+            held.forEach(ReferenceCountUtil::release);
+            held = null;
+        }
         if (session != null) {
             session.onClosed();
             proxy.registry().remove(session);
@@ -423,6 +460,170 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
             backend.close();
         }
         client.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+    }
+
+    // ---- session control (SessionControl), each run on this session's event loop ----
+
+    @Override
+    public CompletableFuture<Boolean> terminate() {
+        return onEventLoop(() -> {
+            if (state == State.CLOSED) {
+                return false;
+            }
+            client.write(PgEncoder.errorResponse(client.alloc(), PgError.fatal(SqlState.ADMIN_SHUTDOWN,
+                    "terminating connection due to administrator command")), client.voidPromise());
+            close();
+            return true;
+        });
+    }
+
+    @Override
+    public CompletableFuture<Boolean> cancelStatement(long sequence) {
+        return onEventLoop(() -> {
+            if (state != State.READY || sequence == 0 || session.runningSequence() != sequence) {
+                return false;
+            }
+            cancelRunningStatement();
+            return true;
+        });
+    }
+
+    @Override
+    public CompletableFuture<Boolean> interrupt() {
+        return onEventLoop(() -> {
+            if (state != State.READY || !internalQueries.isEmpty()) {
+                return false;
+            }
+            String running = session.runningSql();
+            if (running != null) {
+                if (endsTransaction(running)) {
+                    return false;
+                }
+                cancelRunningStatement();
+                return true;
+            }
+            if (session.transactionStatus() == BackendMessage.ReadyForQuery.IDLE || session.hasRequestInFlight()) {
+                return false;
+            }
+            rollBackIdleTransaction();
+            return true;
+        });
+    }
+
+    /**
+     * Sends the backend a CancelRequest for the running statement and holds every further client
+     * message until the backend has closed the cancel connection, by which time the signal has
+     * reached the backend process: a statement sent after that cannot be hit by it.
+     */
+    private void cancelRunningStatement() {
+        if (held == null) {
+            held = new ArrayDeque<>();
+        }
+        proxy.canceller().cancel(client.eventLoop(), backendKey).addListener(f -> releaseHeld());
+    }
+
+    private void releaseHeld() {
+        ArrayDeque<Object> messages = held;
+        held = null;
+        if (messages == null || state != State.READY) {
+            return;
+        }
+        Object msg;
+        while ((msg = messages.poll()) != null) {
+            toBackend(msg);
+        }
+        backend.flush();
+        if (backend.isWritable()) {
+            client.config().setAutoRead(true);
+        }
+    }
+
+    /**
+     * Rolls back the idle open transaction now, so its locks are released at once, then leaves the
+     * backend in a failed transaction block: the client, which still believes it is in a
+     * transaction, gets 25P02 at its next statement and its own ROLLBACK ends the block as usual.
+     */
+    private void rollBackIdleTransaction() {
+        transactionInterrupted = true;
+        internalQuery("ROLLBACK; BEGIN; SELECT 1/0 AS \"transaction interrupted by an administrator\"", result -> {
+        });
+    }
+
+    /** A query pgbailiff runs on the session's backend connection for itself, and what it returned. */
+    private static final class InternalQuery {
+        final List<List<String>> rows = new ArrayList<>();
+        BackendMessage.ErrorResponse error;
+        final java.util.function.Consumer<InternalQuery> onDone;
+
+        InternalQuery(java.util.function.Consumer<InternalQuery> onDone) {
+            this.onDone = onDone;
+        }
+    }
+
+    /**
+     * Runs a query of pgbailiff's own on this session's backend connection while the client is
+     * idle. Its replies are read whole (the decoder delivers every message type meanwhile) and
+     * kept from the client, except asynchronous notifications, notices and parameter changes.
+     */
+    private void internalQuery(String sql, java.util.function.Consumer<InternalQuery> onDone) {
+        internalQueries.add(new InternalQuery(onDone));
+        ((PgFrameDecoder) backend.pipeline().get("decoder")).interest(FrameInterest.allExcept());
+        backend.writeAndFlush(PgEncoder.query(backend.alloc(), sql), backend.voidPromise());
+    }
+
+    private void swallowInternalReply(Object msg) {
+        if (!(msg instanceof PgFrame frame)) {
+            ReferenceCountUtil.release(msg);
+            return;
+        }
+        InternalQuery q = internalQueries.peek();
+        switch (frame.type()) {
+            case BackendMessage.NOTIFICATION_RESPONSE, BackendMessage.NOTICE_RESPONSE, BackendMessage.PARAMETER_STATUS -> {
+                if (inspectBackendFrame(frame)) {
+                    session.addBytesToClient(frame.content().readableBytes());
+                    client.writeAndFlush(frame.content(), client.voidPromise());
+                    return;
+                }
+            }
+            case BackendMessage.DATA_ROW -> q.rows.add(BackendMessage.DataRow.decodeText(frame).values());
+            case BackendMessage.ERROR_RESPONSE -> q.error = BackendMessage.ErrorResponse.decode(frame);
+            case BackendMessage.READY_FOR_QUERY -> {
+                internalQueries.poll();
+                if (internalQueries.isEmpty()) {
+                    ((PgFrameDecoder) backend.pipeline().get("decoder")).interest(BACKEND_INTEREST);
+                }
+                session.onInternalReadyForQuery(BackendMessage.ReadyForQuery.status(frame));
+                frame.release();
+                q.onDone.accept(q);
+                return;
+            }
+            default -> {
+            }
+        }
+        frame.release();
+    }
+
+    private static boolean endsTransaction(String sql) {
+        String s = sql.stripLeading().toUpperCase(Locale.ROOT);
+        return s.startsWith("COMMIT") || s.startsWith("ROLLBACK") || s.startsWith("END") || s.startsWith("ABORT")
+                || s.startsWith("PREPARE TRANSACTION") || s.startsWith("COMMIT PREPARED");
+    }
+
+    private <T> CompletableFuture<T> onEventLoop(java.util.function.Supplier<T> action) {
+        CompletableFuture<T> result = new CompletableFuture<>();
+        Channel ch = client;
+        if (ch == null) {
+            result.complete(null);
+            return result;
+        }
+        ch.eventLoop().execute(() -> {
+            try {
+                result.complete(action.get());
+            } catch (RuntimeException e) {
+                result.completeExceptionally(e);
+            }
+        });
+        return result;
     }
 
     private static String rootMessage(Throwable t) {

@@ -61,6 +61,7 @@ public final class Session {
     private final String databaseName;
     private final InetSocketAddress clientAddress;
     private final Instant start = Instant.now();
+    private final SessionControl control;
 
     private volatile String applicationName;
     private volatile String authenticationMethod = "trust";
@@ -86,7 +87,8 @@ public final class Session {
     private String lastQuery;
 
     Session(SessionId id, int nodeId, String userName, String databaseName, String applicationName,
-            InetSocketAddress clientAddress) {
+            InetSocketAddress clientAddress, SessionControl control) {
+        this.control = control;
         this.id = id;
         this.nodeId = nodeId;
         this.userName = userName;
@@ -99,8 +101,47 @@ public final class Session {
         return id;
     }
 
+    SessionControl control() {
+        return control;
+    }
+
     public String userName() {
         return userName;
+    }
+
+    /** The sequence number of the statement running now, 0 when none. Event loop only. */
+    long runningSequence() {
+        Request r = running();
+        return r == null ? 0 : r.sequence;
+    }
+
+    /** The text of the statement running now, null when none. Event loop only. */
+    String runningSql() {
+        Request r = running();
+        return r == null ? null : r.sql;
+    }
+
+    /** The backend's transaction status as of its last ReadyForQuery: 'I', 'T' or 'E'. Event loop only. */
+    byte transactionStatus() {
+        return transactionStatus;
+    }
+
+    /** A ReadyForQuery answering a request pgbailiff sent itself, not one of the client's. */
+    void onInternalReadyForQuery(byte status) {
+        transactionStatus = status;
+        if (status == 'I') {
+            transactionStartMicros = 0;
+        }
+        publish();
+    }
+
+    private Request running() {
+        for (Request r : inFlight) {
+            if (r.sql != null) {
+                return r;
+            }
+        }
+        return null;
     }
 
     /** True while a statement (or a Sync) awaits its ReadyForQuery. */
@@ -201,13 +242,7 @@ public final class Session {
     }
 
     private void publish() {
-        Request running = null;
-        for (Request r : inFlight) {
-            if (r.sql != null) {
-                running = r;
-                break;
-            }
-        }
+        Request running = running();
         SessionStatus status;
         long txStart = transactionStartMicros;
         if (running != null) {
