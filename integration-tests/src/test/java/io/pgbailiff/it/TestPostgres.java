@@ -24,7 +24,9 @@ import java.util.zip.ZipFile;
  *   <li>{@code md5user} / {@code md5pass}: md5</li>
  *   <li>{@code scramuser} / {@code scrampass}: scram-sha-256</li>
  *   <li>{@code pwuser} / {@code pwpass}: cleartext password</li>
- *   <li>{@code alice}, {@code bob}: ordinary users, trust</li>
+ *   <li>{@code alice}, {@code bob}, {@code root}, {@code maxroach}: ordinary users, trust</li>
+ *   <li>{@code signaller}: member of {@code pg_signal_backend}; {@code watcher}: of {@code pg_read_all_stats}</li>
+ *   <li>{@code boss}: a second superuser</li>
  * </ul>
  */
 public final class TestPostgres {
@@ -96,6 +98,11 @@ public final class TestPostgres {
             s.execute("CREATE ROLE pwuser LOGIN PASSWORD 'pwpass'");
             s.execute("CREATE ROLE alice LOGIN");
             s.execute("CREATE ROLE bob LOGIN");
+            s.execute("CREATE ROLE root LOGIN");
+            s.execute("CREATE ROLE maxroach LOGIN");
+            s.execute("CREATE ROLE signaller LOGIN IN ROLE pg_signal_backend");
+            s.execute("CREATE ROLE watcher LOGIN IN ROLE pg_read_all_stats");
+            s.execute("CREATE ROLE boss LOGIN SUPERUSER");
             s.execute("GRANT ALL ON SCHEMA public TO PUBLIC");
             var rs = s.executeQuery("SHOW hba_file");
             rs.next();

@@ -12,6 +12,14 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.handler.codec.DecoderException;
 import io.netty.util.ReferenceCountUtil;
+import io.pgbailiff.adminsql.AdminExecutor;
+import io.pgbailiff.adminsql.AdminResult;
+import io.pgbailiff.adminsql.AdminSqlException;
+import io.pgbailiff.adminsql.AdminSqlRecognizer;
+import io.pgbailiff.adminsql.AdminStatement;
+import io.pgbailiff.adminsql.AdminStatementParser;
+import io.pgbailiff.adminsql.Caller;
+import io.pgbailiff.adminsql.StatementSplitter;
 import io.pgbailiff.protocol.BackendMessage;
 import io.pgbailiff.protocol.FrameInterest;
 import io.pgbailiff.protocol.FrontendMessage;
@@ -30,6 +38,7 @@ import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.List;
 
@@ -68,6 +77,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
             (char) BackendMessage.PARAMETER_STATUS, (char) BackendMessage.READY_FOR_QUERY,
             (char) BackendMessage.ERROR_RESPONSE);
 
+    private static final AdminExecutor ADMIN = new AdminExecutor();
+
     enum State { AWAITING_STARTUP, CONNECTING, AUTHENTICATING, READY, CLOSED }
 
     private final ProxyContext proxy;
@@ -85,6 +96,12 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
     private ArrayDeque<Object> held;
     /** Queries pgbailiff sent the backend itself, oldest first, whose replies are not the client's. */
     private final ArrayDeque<InternalQuery> internalQueries = new ArrayDeque<>();
+    /** The held messages wait for the backend to answer everything sent before them. */
+    private boolean heldUntilIdle;
+    /** CancelRequests this session sent its backend that have not yet been delivered. */
+    private int cancelsInFlight;
+    /** A session-control query of this client is being answered. */
+    private boolean answeringLocally;
     /** The open transaction was rolled back by an administrator; the client has not ended it yet. */
     private boolean transactionInterrupted;
 
@@ -113,14 +130,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
                 pendingToBackend.add(msg);
             }
             case AUTHENTICATING -> toBackend(msg);
-            case READY -> {
-                if (held != null) {
-                    held.add(msg);
-                    client.config().setAutoRead(false);
-                } else {
-                    toBackend(msg);
-                }
-            }
+            case READY -> dispatch(msg);
             case CLOSED -> ReferenceCountUtil.release(msg);
         }
     }
@@ -208,6 +218,168 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
         client.config().setAutoRead(true);
     }
 
+    /**
+     * A client message in the READY state: held while pgbailiff is busy on the session's behalf,
+     * answered locally if it is a session-control query, otherwise relayed.
+     */
+    private void dispatch(Object msg) {
+        if (held != null) {
+            held.add(msg);
+            client.config().setAutoRead(false);
+            return;
+        }
+        if (msg instanceof PgFrame frame && frame.type() == FrontendMessage.QUERY) {
+            String sql;
+            try {
+                sql = FrontendMessage.Query.decode(frame).sql();
+            } catch (RuntimeException e) {
+                frame.release();
+                throw e;
+            }
+            if (AdminSqlRecognizer.mightContainAdmin(sql) && adminQuery(frame, sql)) {
+                return;
+            }
+            session.onQuery(sql);
+            writeToBackend(frame.content());
+            return;
+        }
+        toBackend(msg);
+    }
+
+    /**
+     * Answers a simple Query made of session-control statements, after everything the client sent
+     * before it has been answered. A string mixing them with ordinary statements is refused whole,
+     * before anything runs. Returns false if the query holds no session-control statement.
+     */
+    private boolean adminQuery(PgFrame frame, String sql) {
+        List<AdminStatement> statements = new ArrayList<>();
+        boolean ordinary = false;
+        try {
+            for (StatementSplitter.Piece piece : StatementSplitter.split(sql)) {
+                Optional<AdminStatement> parsed;
+                try {
+                    parsed = AdminStatementParser.parse(piece.sql());
+                } catch (AdminSqlException e) {
+                    throw e.position() > 0
+                            ? new AdminSqlException(e.state(), e.getMessage(), e.hint(), e.position() + piece.offset()) : e;
+                }
+                parsed.ifPresentOrElse(statements::add, () -> { });
+                ordinary |= parsed.isEmpty();
+            }
+        } catch (AdminSqlException e) {
+            runLocally(frame, sql, List.of(), e);
+            return true;
+        }
+        if (statements.isEmpty()) {
+            return false;
+        }
+        if (ordinary) {
+            runLocally(frame, sql, List.of(), new AdminSqlException(SqlState.FEATURE_NOT_SUPPORTED,
+                    "session-control statements cannot be combined with other statements in one query string",
+                    "Send SHOW SESSIONS, CANCEL ... and md_* statements on their own.", 0));
+            return true;
+        }
+        runLocally(frame, sql, statements, null);
+        return true;
+    }
+
+    private void runLocally(PgFrame frame, String sql, List<AdminStatement> statements, AdminSqlException parseError) {
+        if (session.hasRequestInFlight() || !internalQueries.isEmpty()) {
+            held = new ArrayDeque<>();
+            held.add(frame);
+            heldUntilIdle = true;
+            client.config().setAutoRead(false);
+            return;
+        }
+        frame.release();
+        session.onQuery(sql);
+        held = new ArrayDeque<>();
+        answeringLocally = true;
+        if (parseError != null) {
+            finishLocalQuery(List.of(), parseError);
+            return;
+        }
+        lookUpCaller(caller -> {
+            ProxySessionDirectory directory = new ProxySessionDirectory(proxy.registry(),
+                    Integer.toUnsignedLong(proxy.config().nodeId()), caller, String.valueOf(client.remoteAddress()));
+            runInOrder(statements, 0, new ArrayList<>(), caller, directory);
+        });
+    }
+
+    private void runInOrder(List<AdminStatement> statements, int index, List<AdminResult> results, Caller caller,
+                            ProxySessionDirectory directory) {
+        if (index == statements.size()) {
+            finishLocalQuery(results, null);
+            return;
+        }
+        CompletableFuture<AdminResult> result;
+        try {
+            result = ADMIN.execute(statements.get(index), List.of(), caller, directory);
+        } catch (AdminSqlException e) {
+            result = CompletableFuture.failedFuture(e);
+        }
+        result.whenComplete((r, error) -> client.eventLoop().execute(() -> {
+            if (state != State.READY) {
+                return;
+            }
+            if (error != null) {
+                Throwable cause = error instanceof java.util.concurrent.CompletionException && error.getCause() != null
+                        ? error.getCause() : error;
+                if (cause instanceof AdminSqlException e) {
+                    if (e.state() == SqlState.INSUFFICIENT_PRIVILEGE) {
+                        ProxySessionDirectory.auditDenied(caller, String.valueOf(client.remoteAddress()), e.getMessage());
+                    }
+                    finishLocalQuery(results, e);
+                } else {
+                    log.error("session-control statement failed in session {}", session.id(), cause);
+                    finishLocalQuery(results, new AdminSqlException(SqlState.INTERNAL_ERROR,
+                            "internal error in pgbailiff: " + cause));
+                }
+                return;
+            }
+            results.add(r);
+            runInOrder(statements, index + 1, results, caller, directory);
+        }));
+    }
+
+    /** Writes the results of a local query (and its error, if one ended it) and the ReadyForQuery. */
+    private void finishLocalQuery(List<AdminResult> results, AdminSqlException error) {
+        if (state != State.READY) {
+            return;
+        }
+        for (AdminResult r : results) {
+            writeToClient(LocalResults.encode(client.alloc(), r, null));
+        }
+        if (error != null) {
+            writeToClient(PgEncoder.errorResponse(client.alloc(), LocalResults.error(error)));
+        }
+        byte status = session.transactionStatus();
+        session.onReadyForQuery(status);
+        writeToClient(PgEncoder.readyForQuery(client.alloc(), status));
+        client.flush();
+        answeringLocally = false;
+        releaseHeld();
+    }
+
+    private void writeToClient(ByteBuf buf) {
+        session.addBytesToClient(buf.readableBytes());
+        client.write(buf, client.voidPromise());
+    }
+
+    /**
+     * The caller's privileges as the backend sees them now (SET ROLE included), read with one
+     * query of pgbailiff's own on the caller's backend connection.
+     */
+    private void lookUpCaller(java.util.function.Consumer<Caller> then) {
+        internalQuery("SELECT r.rolsuper, pg_has_role(current_user, 'pg_read_all_stats', 'MEMBER'),"
+                + " pg_has_role(current_user, 'pg_signal_backend', 'MEMBER')"
+                + " FROM pg_roles r WHERE r.rolname = current_user", q -> {
+            List<String> row = q.rows.isEmpty() ? List.of("f", "f", "f") : q.rows.get(0);
+            then.accept(new Caller(session.id(), session.userName(), "t".equals(row.get(0)), "t".equals(row.get(1)),
+                    "t".equals(row.get(2)), false));
+        });
+    }
+
     private void toBackend(Object msg) {
         ByteBuf bytes;
         if (msg instanceof PgFrame frame) {
@@ -226,6 +398,10 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
         } else {
             bytes = (ByteBuf) msg;
         }
+        writeToBackend(bytes);
+    }
+
+    private void writeToBackend(ByteBuf bytes) {
         session.addBytesFromClient(bytes.readableBytes());
         backend.write(bytes, backend.voidPromise());
         if (!backend.isWritable()) {
@@ -235,7 +411,6 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
 
     private void track(PgFrame frame) {
         switch (frame.type()) {
-            case FrontendMessage.QUERY -> session.onQuery(FrontendMessage.Query.decode(frame).sql());
             case FrontendMessage.PARSE -> {
                 FrontendMessage.Parse parse = FrontendMessage.Parse.decode(frame);
                 session.onParse(parse.statement(), parse.sql());
@@ -294,6 +469,9 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
                 session.onReadyForQuery(status);
                 if (status == BackendMessage.ReadyForQuery.IDLE) {
                     transactionInterrupted = false;
+                }
+                if (heldUntilIdle && !session.hasRequestInFlight()) {
+                    client.eventLoop().execute(this::releaseHeld);
                 }
             }
             case BackendMessage.PARAMETER_STATUS -> {
@@ -519,18 +697,30 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
         if (held == null) {
             held = new ArrayDeque<>();
         }
-        proxy.canceller().cancel(client.eventLoop(), backendKey).addListener(f -> releaseHeld());
+        cancelsInFlight++;
+        proxy.canceller().cancel(client.eventLoop(), backendKey).addListener(f -> {
+            cancelsInFlight--;
+            releaseHeld();
+        });
     }
 
     private void releaseHeld() {
+        if (cancelsInFlight > 0 || answeringLocally) {
+            return;
+        }
         ArrayDeque<Object> messages = held;
         held = null;
+        heldUntilIdle = false;
         if (messages == null || state != State.READY) {
             return;
         }
         Object msg;
         while ((msg = messages.poll()) != null) {
-            toBackend(msg);
+            dispatch(msg);
+            if (held != null) {
+                held.addAll(messages);
+                return;
+            }
         }
         backend.flush();
         if (backend.isWritable()) {
@@ -595,6 +785,9 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
                 session.onInternalReadyForQuery(BackendMessage.ReadyForQuery.status(frame));
                 frame.release();
                 q.onDone.accept(q);
+                if (heldUntilIdle && internalQueries.isEmpty() && !session.hasRequestInFlight()) {
+                    client.eventLoop().execute(this::releaseHeld);
+                }
                 return;
             }
             default -> {

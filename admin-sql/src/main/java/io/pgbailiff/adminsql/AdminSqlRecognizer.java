@@ -1,0 +1,149 @@
+package io.pgbailiff.adminsql;
+
+/**
+ * The cheap check run on every statement before anything else: could this be a session-control
+ * statement? False positives only cost a parse; a false negative would forward an admin statement
+ * to PostgreSQL, so every admin form must answer true. No regex, no allocation.
+ */
+public final class AdminSqlRecognizer {
+    private AdminSqlRecognizer() {
+    }
+
+    /**
+     * Whether any statement of a query string might be a session-control statement: the first, or
+     * one after a semicolon (a semicolon inside a literal only costs a false positive).
+     */
+    public static boolean mightContainAdmin(String sql) {
+        if (mightBeAdmin(sql, 0)) {
+            return true;
+        }
+        for (int semicolon = sql.indexOf(';'); semicolon >= 0; semicolon = sql.indexOf(';', semicolon + 1)) {
+            if (mightBeAdmin(sql, semicolon + 1)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    public static boolean mightBeAdmin(CharSequence sql) {
+        return mightBeAdmin(sql, 0);
+    }
+
+    private static boolean mightBeAdmin(CharSequence sql, int from) {
+        int i = skipSpaceAndComments(sql, from);
+        if (i < 0) {
+            return false;
+        }
+        if (keywordAt(sql, i, "SHOW") || keywordAt(sql, i, "CANCEL")) {
+            return true;
+        }
+        boolean selectLike = keywordAt(sql, i, "SELECT") || keywordAt(sql, i, "WITH") || keywordAt(sql, i, "FROM")
+                || sql.charAt(i) == '(';
+        return selectLike && (contains(sql, i, "md_") || contains(sql, i, "[show") || contains(sql, i, "show sessions")
+                || contains(sql, i, "show queries") || contains(sql, i, "show statements")
+                || containsParenShow(sql, i));
+    }
+
+    /** Index of the first character that is neither whitespace nor inside a comment, -1 at the end. */
+    static int skipSpaceAndComments(CharSequence s, int i) {
+        int n = s.length();
+        while (i < n) {
+            char c = s.charAt(i);
+            if (Character.isWhitespace(c)) {
+                i++;
+            } else if (c == '-' && i + 1 < n && s.charAt(i + 1) == '-') {
+                while (i < n && s.charAt(i) != '\n' && s.charAt(i) != '\r') {
+                    i++;
+                }
+            } else if (c == '/' && i + 1 < n && s.charAt(i + 1) == '*') {
+                int depth = 0;
+                while (i < n) {
+                    if (s.charAt(i) == '/' && i + 1 < n && s.charAt(i + 1) == '*') {
+                        depth++;
+                        i += 2;
+                    } else if (s.charAt(i) == '*' && i + 1 < n && s.charAt(i + 1) == '/') {
+                        depth--;
+                        i += 2;
+                        if (depth == 0) {
+                            break;
+                        }
+                    } else {
+                        i++;
+                    }
+                }
+            } else {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    private static boolean keywordAt(CharSequence s, int i, String upper) {
+        int n = upper.length();
+        if (i + n > s.length()) {
+            return false;
+        }
+        for (int k = 0; k < n; k++) {
+            if (Character.toUpperCase(s.charAt(i + k)) != upper.charAt(k)) {
+                return false;
+            }
+        }
+        return i + n == s.length() || !isIdentChar(s.charAt(i + n));
+    }
+
+    static boolean isIdentChar(char c) {
+        return Character.isLetterOrDigit(c) || c == '_' || c == '$';
+    }
+
+    /** Case-insensitive search for a lowercase needle; runs of whitespace in the text match one space. */
+    private static boolean contains(CharSequence s, int from, String needle) {
+        int n = s.length();
+        for (int i = from; i < n; i++) {
+            if (matchesAt(s, i, needle)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean matchesAt(CharSequence s, int i, String needle) {
+        int n = s.length();
+        for (int k = 0; k < needle.length(); k++) {
+            char want = needle.charAt(k);
+            if (i >= n) {
+                return false;
+            }
+            if (want == ' ') {
+                if (!Character.isWhitespace(s.charAt(i))) {
+                    return false;
+                }
+                while (i < n && Character.isWhitespace(s.charAt(i))) {
+                    i++;
+                }
+                continue;
+            }
+            if (Character.toLowerCase(s.charAt(i)) != want) {
+                return false;
+            }
+            i++;
+        }
+        return true;
+    }
+
+    /** {@code ( SHOW} or {@code [ SHOW} with any whitespace between, as in {@code WITH x AS (SHOW ALL SESSIONS)}. */
+    private static boolean containsParenShow(CharSequence s, int from) {
+        int n = s.length();
+        for (int i = from; i < n; i++) {
+            if (s.charAt(i) == '(' || s.charAt(i) == '[') {
+                int j = i + 1;
+                while (j < n && Character.isWhitespace(s.charAt(j))) {
+                    j++;
+                }
+                if (keywordAt(s, j, "SHOW")) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+}

@@ -1,0 +1,108 @@
+package io.pgbailiff.adminsql;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.UUID;
+
+/**
+ * The column types admin statements return, with PostgreSQL's OIDs and wire encodings.
+ * Java values: BOOL {@link Boolean}, INT8/INT4 {@link Number}, TEXT {@link String},
+ * UUID {@link UUID}, TIMESTAMPTZ {@link Instant}, INTERVAL {@link PgInterval}.
+ * Text output is PostgreSQL's with {@code DateStyle = ISO}, {@code TimeZone = UTC}.
+ */
+public enum PgType {
+    BOOL(16, 1),
+    INT8(20, 8),
+    INT4(23, 4),
+    TEXT(25, -1),
+    UUID(2950, 16),
+    TIMESTAMPTZ(1184, 8),
+    INTERVAL(1186, 16);
+
+    /** 2000-01-01T00:00:00Z, PostgreSQL's epoch, in microseconds since 1970. */
+    static final long PG_EPOCH_MICROS = 946_684_800_000_000L;
+    private static final DateTimeFormatter TS = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss").withZone(ZoneOffset.UTC);
+
+    private final int oid;
+    private final int size;
+
+    PgType(int oid, int size) {
+        this.oid = oid;
+        this.size = size;
+    }
+
+    public int oid() {
+        return oid;
+    }
+
+    /** The typlen sent in RowDescription: -1 for variable length. */
+    public int size() {
+        return size;
+    }
+
+    /** Text-format bytes of a non-null value. */
+    public byte[] text(Object value) {
+        return textString(value).getBytes(StandardCharsets.UTF_8);
+    }
+
+    public String textString(Object value) {
+        return switch (this) {
+            case BOOL -> ((Boolean) value) ? "t" : "f";
+            case INT8, INT4 -> Long.toString(((Number) value).longValue());
+            case TEXT -> value.toString();
+            case UUID -> value.toString().toLowerCase(java.util.Locale.ROOT);
+            case TIMESTAMPTZ -> timestamptz((Instant) value);
+            case INTERVAL -> value.toString();
+        };
+    }
+
+    /** Binary-format bytes of a non-null value. */
+    public byte[] binary(Object value) {
+        return switch (this) {
+            case BOOL -> new byte[] {(byte) (((Boolean) value) ? 1 : 0)};
+            case INT8 -> ByteBuffer.allocate(8).putLong(((Number) value).longValue()).array();
+            case INT4 -> ByteBuffer.allocate(4).putInt(((Number) value).intValue()).array();
+            case TEXT -> value.toString().getBytes(StandardCharsets.UTF_8);
+            case UUID -> {
+                UUID u = value instanceof UUID x ? x : java.util.UUID.fromString(value.toString());
+                yield ByteBuffer.allocate(16).putLong(u.getMostSignificantBits()).putLong(u.getLeastSignificantBits()).array();
+            }
+            case TIMESTAMPTZ -> ByteBuffer.allocate(8).putLong(micros((Instant) value) - PG_EPOCH_MICROS).array();
+            case INTERVAL -> {
+                PgInterval i = (PgInterval) value;
+                yield ByteBuffer.allocate(16).putLong(i.micros()).putInt(i.days()).putInt(i.months()).array();
+            }
+        };
+    }
+
+    static long micros(Instant t) {
+        return Math.addExact(Math.multiplyExact(t.getEpochSecond(), 1_000_000L), t.getNano() / 1000);
+    }
+
+    static Instant fromMicros(long micros) {
+        return Instant.ofEpochSecond(Math.floorDiv(micros, 1_000_000L), Math.floorMod(micros, 1_000_000L) * 1000L);
+    }
+
+    static String timestamptz(Instant t) {
+        Instant truncated = fromMicros(micros(t));
+        StringBuilder sb = new StringBuilder(TS.format(truncated));
+        appendFraction(sb, truncated.getNano() / 1000);
+        return sb.append("+00").toString();
+    }
+
+    /** Appends {@code .ffffff} with trailing zeros removed, nothing when zero (PostgreSQL's style). */
+    static void appendFraction(StringBuilder sb, long micros) {
+        if (micros == 0) {
+            return;
+        }
+        String f = String.format("%06d", micros);
+        int end = f.length();
+        while (f.charAt(end - 1) == '0') {
+            end--;
+        }
+        sb.append('.').append(f, 0, end);
+    }
+}

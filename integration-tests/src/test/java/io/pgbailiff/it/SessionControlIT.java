@@ -1,0 +1,302 @@
+package io.pgbailiff.it;
+
+import io.pgbailiff.adminsql.SessionSnapshot;
+import io.pgbailiff.adminsql.SessionStatus;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.ResultSetMetaData;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Session-control statements in the simple query protocol, with their effects on real sessions. */
+class SessionControlIT {
+    private static final Duration WAIT = Duration.ofSeconds(5);
+    private static TestProxy proxy;
+
+    @BeforeAll
+    static void start() {
+        proxy = TestProxy.start();
+    }
+
+    @AfterAll
+    static void stop() {
+        proxy.close();
+    }
+
+    private static Connection simple(String user, String app) throws SQLException {
+        return proxy.connect(user, null, "ApplicationName", app, "preferQueryMode", "simple");
+    }
+
+    private static SessionSnapshot session(String app) {
+        List<SessionSnapshot> found = proxy.sessions(s -> app.equals(s.applicationName()));
+        assertEquals(1, found.size(), app + ": " + found);
+        return found.get(0);
+    }
+
+    private static CompletableFuture<SQLException> runAsync(Statement s, String sql) {
+        return CompletableFuture.supplyAsync(() -> {
+            try {
+                s.execute(sql);
+                return null;
+            } catch (SQLException e) {
+                return e;
+            }
+        });
+    }
+
+    private static void awaitRunning(String app, String sql) {
+        proxy.awaitSessions(l -> l.stream().anyMatch(s -> app.equals(s.applicationName()) && sql.equals(s.activeQuery())),
+                WAIT, app + " running " + sql);
+        Waits.until(() -> {
+            try (Connection c = TestPostgres.get().superuser(); Statement st = c.createStatement()) {
+                ResultSet rs = st.executeQuery("SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND pid = "
+                        + session(app).backendPid());
+                rs.next();
+                return rs.getInt(1) == 1;
+            } catch (SQLException e) {
+                return false;
+            }
+        }, WAIT, app + " active on the backend");
+    }
+
+    @Test
+    void showSessionsColumnsAndOwnSession() throws Exception {
+        try (Connection c = simple("postgres", "ctl-show"); Statement s = c.createStatement()) {
+            ResultSet rs = s.executeQuery("SHOW SESSIONS");
+            ResultSetMetaData md = rs.getMetaData();
+            List<String> names = new ArrayList<>();
+            for (int i = 1; i <= md.getColumnCount(); i++) {
+                names.add(md.getColumnName(i));
+            }
+            assertEquals(List.of("node_id", "session_id", "status", "user_name", "authentication_method", "client_address",
+                    "application_name", "active_queries", "last_active_query", "session_start", "active_query_start",
+                    "num_txns_executed", "database_name", "backend_pid", "tls"), names);
+            boolean own = false;
+            String id = session("ctl-show").id().hex();
+            while (rs.next()) {
+                if (id.equals(rs.getString("session_id"))) {
+                    own = true;
+                    assertEquals("postgres", rs.getString("user_name"));
+                    assertEquals("SHOW SESSIONS", rs.getString("active_queries"));
+                    assertEquals(session("ctl-show").backendPid(), rs.getInt("backend_pid"));
+                    assertFalse(rs.getBoolean("tls"));
+                }
+            }
+            assertTrue(own, "the caller's own session is listed");
+        }
+    }
+
+    @Test
+    void ordinaryUsersSeeOnlyTheirOwnSessions() throws Exception {
+        try (Connection bob = simple("bob", "ctl-bob-own"); Connection alice = simple("alice", "ctl-alice-own");
+             Statement s = alice.createStatement()) {
+            ResultSet rs = s.executeQuery("SELECT user_name, session_id FROM [SHOW SESSIONS]");
+            int rows = 0;
+            while (rs.next()) {
+                rows++;
+                assertEquals("alice", rs.getString(1));
+            }
+            assertEquals(1, rows);
+        }
+    }
+
+    @Test
+    void cancelSessionByLiteralEndsTheTargetWith57P01() throws Exception {
+        try (Connection victim = simple("maxroach", "ctl-victim"); Connection admin = simple("postgres", "ctl-admin");
+             Statement v = victim.createStatement(); Statement a = admin.createStatement()) {
+            v.execute("BEGIN");
+            v.execute("CREATE TEMP TABLE gone (x int)");
+            String id = session("ctl-victim").id().hex();
+            a.execute("CANCEL SESSION '" + id + "'");
+            SQLException e = assertThrows(SQLException.class, () -> v.execute("SELECT 1"));
+            assertTrue("57P01".equals(e.getSQLState()) || "08006".equals(e.getSQLState()), e.getSQLState() + " " + e.getMessage());
+            proxy.awaitSessions(l -> l.stream().noneMatch(s -> "ctl-victim".equals(s.applicationName())), WAIT, "victim gone");
+            ResultSet rs = a.executeQuery("SELECT 1");
+            assertTrue(rs.next(), "the caller's own session is unaffected");
+        }
+    }
+
+    @Test
+    void seedExamplesEndExactlyTheMatchingSessions() throws Exception {
+        try (Connection root = simple("root", "seed-root"); Connection max1 = simple("maxroach", "seed-max1");
+             Connection max2 = simple("maxroach", "seed-max2"); Connection other = simple("alice", "seed-alice");
+             Connection admin = simple("postgres", "seed-admin"); Statement a = admin.createStatement()) {
+            a.execute("CANCEL SESSIONS (SELECT session_id FROM [SHOW SESSIONS]\n       WHERE username = 'root');");
+            proxy.awaitSessions(l -> l.stream().noneMatch(s -> "seed-root".equals(s.applicationName())), WAIT, "root ended");
+            a.execute("CANCEL SESSIONS (WITH x AS (SHOW SESSIONS) SELECT session_id FROM x\n      WHERE user_name = 'maxroach');");
+            proxy.awaitSessions(l -> l.stream().noneMatch(s -> s.applicationName().startsWith("seed-max")), WAIT, "maxroach ended");
+            assertEquals(SessionStatus.IDLE, session("seed-alice").status(), "other users' sessions stay");
+            try (Statement s = other.createStatement()) {
+                assertTrue(s.executeQuery("SELECT 1").next());
+            }
+        }
+    }
+
+    @Test
+    void errorsCarryTheirSqlStates() throws Exception {
+        try (Connection c = simple("postgres", "ctl-errors"); Statement s = c.createStatement()) {
+            assertEquals("42704", assertThrows(SQLException.class,
+                    () -> s.execute("CANCEL SESSION '00000000000000000000000000000001'")).getSQLState());
+            s.execute("CANCEL SESSION IF EXISTS '00000000000000000000000000000001'");
+            assertEquals("42601", assertThrows(SQLException.class,
+                    () -> s.execute("CANCEL SESSION 'not-an-id'")).getSQLState());
+            try (Connection x = simple("bob", "ctl-two-a"); Connection y = simple("bob", "ctl-two-b")) {
+                assertEquals("21000", assertThrows(SQLException.class,
+                        () -> s.execute("CANCEL SESSION (SELECT session_id FROM [SHOW SESSIONS] WHERE user_name = 'bob')")).getSQLState());
+                assertEquals(2, proxy.sessions(z -> z.applicationName().startsWith("ctl-two-")).size(), "nothing cancelled");
+            }
+            assertTrue(s.executeQuery("SELECT 1").next(), "errors leave the connection usable");
+        }
+    }
+
+    @Test
+    void privileges() throws Exception {
+        try (Connection bob = simple("bob", "priv-bob"); Connection boss = simple("boss", "priv-boss");
+             Connection alice = simple("alice", "priv-alice"); Connection signaller = simple("signaller", "priv-sig");
+             Statement a = alice.createStatement(); Statement sig = signaller.createStatement()) {
+            String bobId = session("priv-bob").id().hex();
+            String bossId = session("priv-boss").id().hex();
+            SQLException denied = assertThrows(SQLException.class, () -> a.execute("CANCEL SESSION '" + bobId + "'"));
+            assertEquals("42501", denied.getSQLState());
+            assertEquals(SessionStatus.IDLE, session("priv-bob").status());
+            assertEquals("42501", assertThrows(SQLException.class,
+                    () -> sig.execute("CANCEL SESSION '" + bossId + "'")).getSQLState(), "nobody but a superuser cancels a superuser");
+            sig.execute("CANCEL SESSION '" + bobId + "'");
+            proxy.awaitSessions(l -> l.stream().noneMatch(s -> "priv-bob".equals(s.applicationName())), WAIT, "bob ended");
+            try (Connection alice2 = simple("alice", "priv-alice2")) {
+                a.execute("CANCEL SESSION '" + session("priv-alice2").id().uuid() + "'");
+                proxy.awaitSessions(l -> l.stream().noneMatch(s -> "priv-alice2".equals(s.applicationName())), WAIT,
+                        "alice cancels her own session");
+            }
+        }
+    }
+
+    @Test
+    void cancelQueryCancelsOnlyTheStatement() throws Exception {
+        try (Connection victim = simple("bob", "cq-victim"); Connection admin = simple("postgres", "cq-admin");
+             Statement v = victim.createStatement(); Statement a = admin.createStatement()) {
+            var result = runAsync(v, "SELECT pg_sleep(30)");
+            awaitRunning("cq-victim", "SELECT pg_sleep(30)");
+            ResultSet rs = a.executeQuery("SELECT query_id FROM [SHOW QUERIES] WHERE query = 'SELECT pg_sleep(30)'");
+            assertTrue(rs.next());
+            String queryId = rs.getString(1);
+            long start = System.nanoTime();
+            a.execute("CANCEL QUERY '" + queryId + "'");
+            SQLException e = result.get(3, TimeUnit.SECONDS);
+            assertEquals("57014", e == null ? null : e.getSQLState());
+            assertTrue(Duration.ofNanos(System.nanoTime() - start).toMillis() < 3000);
+            assertTrue(v.executeQuery("SELECT 1").next(), "the connection is kept");
+        }
+    }
+
+    @Test
+    void mdInterruptFailsTheRunningCreateTableAndKeepsTheConnection() throws Exception {
+        try (Connection victim = simple("bob", "md-victim"); Connection admin = simple("postgres", "md-admin");
+             Statement v = victim.createStatement(); Statement a = admin.createStatement()) {
+            String sql = "CREATE TABLE md_victim_t AS SELECT pg_sleep(30)::text AS slept";
+            var result = runAsync(v, sql);
+            awaitRunning("md-victim", sql);
+            ResultSet rs = a.executeQuery("SELECT md_interrupt_server_connection(client_connection_id)\n"
+                    + "FROM md_active_server_connections()\nWHERE client_query ILIKE 'CREATE TABLE%';");
+            assertTrue(rs.next());
+            assertTrue(rs.getBoolean(1));
+            assertFalse(rs.next(), "one row per matching connection");
+            SQLException e = result.get(3, TimeUnit.SECONDS);
+            assertEquals("57014", e == null ? null : e.getSQLState());
+            assertTrue(v.executeQuery("SELECT 1").next());
+        }
+    }
+
+    @Test
+    void mdInterruptOfAnIdleTransactionReleasesItsLocksAtOnce() throws Exception {
+        try (Connection setup = TestPostgres.get().superuser(); Statement st = setup.createStatement()) {
+            st.execute("DROP TABLE IF EXISTS md_locked");
+            st.execute("CREATE TABLE md_locked (id int PRIMARY KEY, v int)");
+            st.execute("INSERT INTO md_locked VALUES (1, 0)");
+            st.execute("GRANT ALL ON md_locked TO PUBLIC");
+        }
+        try (Connection victim = simple("bob", "lock-victim"); Connection waiter = simple("alice", "lock-waiter");
+             Connection admin = simple("postgres", "lock-admin");
+             Statement v = victim.createStatement(); Statement w = waiter.createStatement(); Statement a = admin.createStatement()) {
+            v.execute("BEGIN");
+            v.execute("UPDATE md_locked SET v = 1 WHERE id = 1");
+            assertEquals(SessionStatus.IDLE_IN_TRANSACTION, session("lock-victim").status());
+            var blocked = runAsync(w, "UPDATE md_locked SET v = 2 WHERE id = 1");
+            Thread.sleep(300);
+            assertFalse(blocked.isDone(), "the waiter is blocked on the victim's row lock");
+            String uuid = session("lock-victim").id().uuid();
+            ResultSet rs = a.executeQuery("SELECT md_interrupt_server_connection('" + uuid + "')");
+            assertTrue(rs.next());
+            assertTrue(rs.getBoolean(1));
+            assertNull(blocked.get(2, TimeUnit.SECONDS), "the waiter proceeds within 2 s");
+            SQLException e = assertThrows(SQLException.class, () -> v.execute("SELECT 1"));
+            assertEquals("25P02", e.getSQLState());
+            assertTrue(e.getMessage().contains("interrupted by an administrator"), e.getMessage());
+            v.execute("ROLLBACK");
+            assertTrue(v.executeQuery("SELECT 1").next(), "the connection works normally afterwards");
+            rs = a.executeQuery("SELECT md_interrupt_server_connection('" + uuid + "')");
+            rs.next();
+            assertFalse(rs.getBoolean(1), "idle outside a transaction: nothing to interrupt");
+        }
+    }
+
+    @Test
+    void mixingSessionControlWithOrdinaryStatementsIsRefusedBeforeAnythingRuns() throws Exception {
+        try (Connection c = simple("postgres", "ctl-mixed"); Statement s = c.createStatement()) {
+            SQLException e = assertThrows(SQLException.class,
+                    () -> s.execute("CREATE TEMP TABLE mixed_marker (x int); SHOW SESSIONS"));
+            assertEquals("0A000", e.getSQLState());
+            assertEquals("42P01", assertThrows(SQLException.class,
+                    () -> s.execute("SELECT * FROM mixed_marker")).getSQLState(), "the ordinary statement did not run");
+        }
+    }
+
+    /**
+     * CANCEL QUERY aimed at a statement that is just finishing, with the victim immediately running
+     * a marker statement: the marker is never cancelled.
+     */
+    @Test
+    void aLateCancelNeverHitsTheNextStatement() throws Exception {
+        try (Connection victim = simple("bob", "race-victim"); Connection admin = simple("postgres", "race-admin");
+             Statement v = victim.createStatement(); Statement a = admin.createStatement()) {
+            int cancelled = 0;
+            for (int i = 0; i < 1000; i++) {
+                String sql = "SELECT pg_sleep(0.002), " + i;
+                var running = runAsync(v, sql);
+                String queryId = null;
+                while (queryId == null && !running.isDone()) {
+                    ResultSet rs = a.executeQuery("SELECT query_id FROM [SHOW QUERIES] WHERE application_name = 'race-victim'");
+                    if (rs.next()) {
+                        queryId = rs.getString(1);
+                    }
+                }
+                if (queryId != null) {
+                    a.execute("CANCEL QUERY IF EXISTS '" + queryId + "'");
+                }
+                SQLException first = running.get(5, TimeUnit.SECONDS);
+                if (first != null) {
+                    assertEquals("57014", first.getSQLState());
+                    cancelled++;
+                }
+                ResultSet marker = v.executeQuery("SELECT 'marker', " + i);
+                assertTrue(marker.next(), "marker " + i + " ran");
+            }
+            assertTrue(cancelled > 0, "some cancels landed on their statement, so the race was exercised");
+        }
+    }
+}

@@ -1,0 +1,68 @@
+package io.pgbailiff.proxy;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.pgbailiff.adminsql.AdminResult;
+import io.pgbailiff.adminsql.AdminSqlException;
+import io.pgbailiff.adminsql.Column;
+import io.pgbailiff.protocol.PgEncoder;
+import io.pgbailiff.protocol.PgError;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/** Encodes what a session-control statement returned as the backend would send a query result. */
+final class LocalResults {
+    private LocalResults() {
+    }
+
+    /**
+     * RowDescription (if the statement returns rows and {@code describe} is not false), the
+     * DataRows and CommandComplete, in one buffer.
+     *
+     * @param formats result format codes as in Bind (empty or one code for all, or one per column); null for text
+     */
+    static ByteBuf encode(ByteBufAllocator alloc, AdminResult result, short[] formats) {
+        ByteBuf out = alloc.buffer();
+        List<Column> columns = result.columns();
+        if (!columns.isEmpty() && formats == null) {
+            writeAndRelease(out, rowDescription(alloc, columns, null));
+        }
+        for (List<Object> row : result.rows()) {
+            List<byte[]> values = new ArrayList<>(row.size());
+            for (int i = 0; i < row.size(); i++) {
+                Object v = row.get(i);
+                Column c = columns.get(i);
+                values.add(v == null ? null : binary(formats, i) ? c.type().binary(v) : c.type().text(v));
+            }
+            writeAndRelease(out, PgEncoder.dataRow(alloc, values));
+        }
+        writeAndRelease(out, PgEncoder.commandComplete(alloc, result.commandTag()));
+        return out;
+    }
+
+    static ByteBuf rowDescription(ByteBufAllocator alloc, List<Column> columns, short[] formats) {
+        List<PgEncoder.Field> fields = new ArrayList<>(columns.size());
+        for (int i = 0; i < columns.size(); i++) {
+            Column c = columns.get(i);
+            fields.add(PgEncoder.Field.of(c.name(), c.type().oid(), (short) c.type().size(), (short) (binary(formats, i) ? 1 : 0)));
+        }
+        return PgEncoder.rowDescription(alloc, fields);
+    }
+
+    private static boolean binary(short[] formats, int column) {
+        if (formats == null || formats.length == 0) {
+            return false;
+        }
+        return (formats.length == 1 ? formats[0] : formats[column]) == 1;
+    }
+
+    private static void writeAndRelease(ByteBuf out, ByteBuf part) {
+        out.writeBytes(part);
+        part.release();
+    }
+
+    static PgError error(AdminSqlException e) {
+        return new PgError(PgError.Severity.ERROR, e.state(), e.getMessage(), null, e.hint(), e.position());
+    }
+}
