@@ -55,6 +55,47 @@ public sealed interface FrontendMessage {
         }
     }
 
+    /**
+     * A Bind read in full: parameter format codes and values ({@code null} for SQL NULL) and the
+     * result format codes. Format code lists follow the protocol: empty (all text), one code for
+     * all, or one per parameter / column.
+     */
+    record BindValues(String portal, String statement, short[] parameterFormats, java.util.List<byte[]> values,
+                      short[] resultFormats) implements FrontendMessage {
+        public static BindValues decode(PgFrame frame) {
+            ByteBuf p = frame.payload();
+            String portal = Wire.readCString(p);
+            String statement = Wire.readCString(p);
+            short[] parameterFormats = readShorts(p);
+            int n = p.readUnsignedShort();
+            java.util.List<byte[]> values = new java.util.ArrayList<>(n);
+            for (int i = 0; i < n; i++) {
+                int len = p.readInt();
+                if (len < 0) {
+                    values.add(null);
+                } else {
+                    byte[] v = new byte[len];
+                    p.readBytes(v);
+                    values.add(v);
+                }
+            }
+            return new BindValues(portal, statement, parameterFormats, values, readShorts(p));
+        }
+
+        private static short[] readShorts(ByteBuf p) {
+            short[] codes = new short[p.readUnsignedShort()];
+            for (int i = 0; i < codes.length; i++) {
+                codes[i] = p.readShort();
+            }
+            return codes;
+        }
+
+        public boolean binaryParameter(int index) {
+            return parameterFormats.length != 0
+                    && (parameterFormats.length == 1 ? parameterFormats[0] : parameterFormats[index]) == 1;
+        }
+    }
+
     record Execute(String portal, int maxRows) implements FrontendMessage {
         public static Execute decode(PgFrame frame) {
             ByteBuf p = frame.payload();

@@ -102,6 +102,18 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
     private int cancelsInFlight;
     /** A session-control query of this client is being answered. */
     private boolean answeringLocally;
+    private final java.util.Map<String, LocalStatement> localStatements = new java.util.HashMap<>();
+    private final java.util.Map<String, LocalPortal> localPortals = new java.util.HashMap<>();
+    /** Extended-protocol messages were forwarded to the backend since the client's last Sync. */
+    private boolean forwardedSinceSync;
+    /** Extended-protocol messages were answered by pgbailiff since the client's last Sync. */
+    private boolean localSinceSync;
+    /** An extended-protocol error: client messages are discarded until its Sync. */
+    private boolean skipUntilSync;
+    /** The backend reported an error since its last ReadyForQuery. */
+    private boolean errorSinceReady;
+    /** Syncs pgbailiff sent to close forwarded messages before answering one itself. */
+    private int injectedSyncs;
     /** The open transaction was rolled back by an administrator; the client has not ended it yet. */
     private boolean transactionInterrupted;
 
@@ -228,22 +240,279 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
             client.config().setAutoRead(false);
             return;
         }
-        if (msg instanceof PgFrame frame && frame.type() == FrontendMessage.QUERY) {
-            String sql;
-            try {
-                sql = FrontendMessage.Query.decode(frame).sql();
-            } catch (RuntimeException e) {
-                frame.release();
-                throw e;
-            }
-            if (AdminSqlRecognizer.mightContainAdmin(sql) && adminQuery(frame, sql)) {
-                return;
-            }
-            session.onQuery(sql);
-            writeToBackend(frame.content());
+        if (!(msg instanceof PgFrame frame)) {
+            toBackend(msg);
             return;
         }
-        toBackend(msg);
+        if (skipUntilSync) {
+            skipUntilSyncMessage(frame);
+            return;
+        }
+        try {
+            switch (frame.type()) {
+                case FrontendMessage.QUERY -> handleQuery(frame);
+                case FrontendMessage.PARSE -> handleParse(frame);
+                case FrontendMessage.BIND -> handleBind(frame);
+                case FrontendMessage.DESCRIBE -> handleDescribe(frame);
+                case FrontendMessage.EXECUTE -> handleExecute(frame);
+                case FrontendMessage.CLOSE -> handleClose(frame);
+                case FrontendMessage.SYNC -> handleSync(frame);
+                case FrontendMessage.FLUSH -> {
+                    if (localSinceSync && !forwardedSinceSync) {
+                        frame.release();
+                        client.flush();
+                    } else {
+                        toBackend(frame);
+                    }
+                }
+                default -> toBackend(frame);
+            }
+        } catch (IndexOutOfBoundsException e) {
+            ReferenceCountUtil.safeRelease(frame);
+            throw new ProtocolException("invalid message format");
+        }
+    }
+
+    private void handleQuery(PgFrame frame) {
+        String sql = FrontendMessage.Query.decode(frame).sql();
+        if (AdminSqlRecognizer.mightContainAdmin(sql) && adminQuery(frame, sql)) {
+            return;
+        }
+        session.onQuery(sql);
+        writeToBackend(frame.content());
+    }
+
+    // ---- the extended protocol: statements and portals pgbailiff owns, and the backend's ----
+
+    /** A prepared statement pgbailiff answers itself. */
+    private record LocalStatement(String sql, AdminStatement statement, int[] parameterTypes) {
+    }
+
+    /** A portal bound to a {@link LocalStatement}. */
+    private record LocalPortal(LocalStatement statement, List<String> parameters, short[] resultFormats) {
+    }
+
+    private void forwardExtended(PgFrame frame) {
+        forwardedSinceSync = true;
+        writeToBackend(frame.content());
+    }
+
+    /**
+     * Before a message pgbailiff answers itself, everything the client sent earlier must have been
+     * answered by the backend. Extended-protocol messages forwarded since the last Sync are closed
+     * with a Sync of pgbailiff's own (its ReadyForQuery is kept from the client); the message is
+     * then held until the backend is idle. Returns true if the message was held.
+     */
+    private boolean waitBeforeLocal(PgFrame frame) {
+        if (forwardedSinceSync) {
+            forwardedSinceSync = false;
+            injectedSyncs++;
+            session.onSync();
+            backend.writeAndFlush(PgEncoder.sync(backend.alloc()), backend.voidPromise());
+        }
+        if (session.hasRequestInFlight() || !internalQueries.isEmpty()) {
+            held = new ArrayDeque<>();
+            held.add(frame);
+            heldUntilIdle = true;
+            client.config().setAutoRead(false);
+            return true;
+        }
+        return false;
+    }
+
+    private void handleParse(PgFrame frame) {
+        FrontendMessage.Parse parse = FrontendMessage.Parse.decode(frame);
+        Optional<AdminStatement> admin;
+        AdminSqlException error = null;
+        try {
+            admin = AdminSqlRecognizer.mightContainAdmin(parse.sql()) ? parseForPrepare(parse.sql()) : Optional.empty();
+        } catch (AdminSqlException e) {
+            admin = Optional.empty();
+            error = e;
+        }
+        if (admin.isEmpty() && error == null) {
+            localStatements.remove(parse.statement());
+            session.onParse(parse.statement(), parse.sql());
+            forwardExtended(frame);
+            return;
+        }
+        if (waitBeforeLocal(frame)) {
+            return;
+        }
+        frame.release();
+        localSinceSync = true;
+        if (error != null) {
+            localError(error);
+            return;
+        }
+        localStatements.put(parse.statement(), new LocalStatement(parse.sql(), admin.get(), parse.parameterTypes()));
+        writeToClient(PgEncoder.parseComplete(client.alloc()));
+    }
+
+    private static Optional<AdminStatement> parseForPrepare(String sql) {
+        List<StatementSplitter.Piece> pieces = StatementSplitter.split(sql);
+        if (pieces.size() > 1) {
+            for (StatementSplitter.Piece piece : pieces) {
+                if (AdminStatementParser.parse(piece.sql()).isPresent()) {
+                    throw new AdminSqlException(SqlState.SYNTAX_ERROR, "cannot insert multiple commands into a prepared statement");
+                }
+            }
+            return Optional.empty();
+        }
+        return AdminStatementParser.parse(sql);
+    }
+
+    private void handleBind(PgFrame frame) {
+        FrontendMessage.Bind bind = FrontendMessage.Bind.decode(frame);
+        LocalStatement statement = localStatements.get(bind.statement());
+        if (statement == null) {
+            localPortals.remove(bind.portal());
+            session.onBind(bind.portal(), bind.statement());
+            forwardExtended(frame);
+            return;
+        }
+        if (waitBeforeLocal(frame)) {
+            return;
+        }
+        FrontendMessage.BindValues values = FrontendMessage.BindValues.decode(frame);
+        frame.release();
+        localSinceSync = true;
+        int expected = statement.statement().parameterCount();
+        if (values.values().size() != expected) {
+            localError(new AdminSqlException(SqlState.PROTOCOL_VIOLATION, "bind message supplies " + values.values().size()
+                    + " parameters, but prepared statement \"" + bind.statement() + "\" requires " + expected));
+            return;
+        }
+        List<String> parameters = new ArrayList<>(expected);
+        for (int i = 0; i < expected; i++) {
+            byte[] v = values.values().get(i);
+            int type = i < statement.parameterTypes().length ? statement.parameterTypes()[i] : 0;
+            parameters.add(v == null ? null : values.binaryParameter(i) ? LocalResults.binaryParameter(type, v)
+                    : new String(v, java.nio.charset.StandardCharsets.UTF_8));
+        }
+        localPortals.put(bind.portal(), new LocalPortal(statement, parameters, values.resultFormats()));
+        writeToClient(PgEncoder.bindComplete(client.alloc()));
+    }
+
+    private void handleDescribe(PgFrame frame) {
+        if (localStatements.isEmpty() && localPortals.isEmpty()) {
+            forwardExtended(frame);
+            return;
+        }
+        FrontendMessage.Target target = FrontendMessage.Target.decode(frame);
+        LocalStatement statement = target.kind() == 'S' ? localStatements.get(target.name()) : null;
+        LocalPortal portal = target.kind() == 'P' ? localPortals.get(target.name()) : null;
+        if (statement == null && portal == null) {
+            forwardExtended(frame);
+            return;
+        }
+        if (waitBeforeLocal(frame)) {
+            return;
+        }
+        frame.release();
+        localSinceSync = true;
+        if (statement != null) {
+            int[] types = new int[statement.statement().parameterCount()];
+            for (int i = 0; i < types.length; i++) {
+                int declared = i < statement.parameterTypes().length ? statement.parameterTypes()[i] : 0;
+                types[i] = declared != 0 ? declared : io.pgbailiff.adminsql.PgType.TEXT.oid();
+            }
+            writeToClient(PgEncoder.parameterDescription(client.alloc(), types));
+        }
+        AdminStatement described = statement != null ? statement.statement() : portal.statement().statement();
+        if (described.columns().isEmpty()) {
+            writeToClient(PgEncoder.noData(client.alloc()));
+        } else {
+            writeToClient(LocalResults.rowDescription(client.alloc(), described.columns(),
+                    portal == null ? null : portal.resultFormats()));
+        }
+    }
+
+    private void handleExecute(PgFrame frame) {
+        FrontendMessage.Execute execute = FrontendMessage.Execute.decode(frame);
+        LocalPortal portal = localPortals.get(execute.portal());
+        if (portal == null) {
+            session.onExecute(execute.portal());
+            forwardExtended(frame);
+            return;
+        }
+        if (waitBeforeLocal(frame)) {
+            return;
+        }
+        frame.release();
+        localSinceSync = true;
+        session.onQuery(portal.statement().sql());
+        held = new ArrayDeque<>();
+        answeringLocally = true;
+        lookUpCaller(caller -> {
+            ProxySessionDirectory directory = new ProxySessionDirectory(proxy.registry(),
+                    Integer.toUnsignedLong(proxy.config().nodeId()), caller, String.valueOf(client.remoteAddress()));
+            execute(portal.statement().statement(), portal.parameters(), caller, directory, (result, error) -> {
+                if (error != null) {
+                    localError(error);
+                } else {
+                    writeToClient(LocalResults.encode(client.alloc(), result, portal.resultFormats()));
+                }
+                session.onReadyForQuery(session.transactionStatus());
+                client.flush();
+                answeringLocally = false;
+                releaseHeld();
+            });
+        });
+    }
+
+    private void handleClose(PgFrame frame) {
+        if (localStatements.isEmpty() && localPortals.isEmpty()) {
+            FrontendMessage.Target close = FrontendMessage.Target.decode(frame);
+            session.onClose(close.kind(), close.name());
+            forwardExtended(frame);
+            return;
+        }
+        FrontendMessage.Target close = FrontendMessage.Target.decode(frame);
+        boolean local = close.kind() == 'S' ? localStatements.containsKey(close.name()) : localPortals.containsKey(close.name());
+        if (!local) {
+            session.onClose(close.kind(), close.name());
+            forwardExtended(frame);
+            return;
+        }
+        if (waitBeforeLocal(frame)) {
+            return;
+        }
+        frame.release();
+        localSinceSync = true;
+        (close.kind() == 'S' ? localStatements : localPortals).remove(close.name());
+        writeToClient(PgEncoder.closeComplete(client.alloc()));
+    }
+
+    private void handleSync(PgFrame frame) {
+        if (localSinceSync && !forwardedSinceSync) {
+            frame.release();
+            localSinceSync = false;
+            writeToClient(PgEncoder.readyForQuery(client.alloc(), session.transactionStatus()));
+            client.flush();
+            return;
+        }
+        localSinceSync = false;
+        forwardedSinceSync = false;
+        toBackend(frame);
+    }
+
+    /** After an error in the extended protocol, everything up to the next Sync is discarded, as PostgreSQL does. */
+    private void skipUntilSyncMessage(PgFrame frame) {
+        byte type = frame.type();
+        frame.release();
+        if (type == FrontendMessage.SYNC) {
+            skipUntilSync = false;
+            localSinceSync = false;
+            forwardedSinceSync = false;
+            writeToClient(PgEncoder.readyForQuery(client.alloc(), session.transactionStatus()));
+            client.flush();
+        }
+    }
+
+    private void localError(AdminSqlException e) {
+        writeToClient(PgEncoder.errorResponse(client.alloc(), LocalResults.error(e)));
+        skipUntilSync = true;
     }
 
     /**
@@ -312,9 +581,26 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
             finishLocalQuery(results, null);
             return;
         }
+        execute(statements.get(index), List.of(), caller, directory, (result, error) -> {
+            if (error != null) {
+                finishLocalQuery(results, error);
+            } else {
+                results.add(result);
+                runInOrder(statements, index + 1, results, caller, directory);
+            }
+        });
+    }
+
+    /** Runs one session-control statement; {@code then} gets its result or error on this session's event loop. */
+    private void execute(AdminStatement statement, List<String> parameters, Caller caller, ProxySessionDirectory directory,
+                         java.util.function.BiConsumer<AdminResult, AdminSqlException> then) {
         CompletableFuture<AdminResult> result;
         try {
-            result = ADMIN.execute(statements.get(index), List.of(), caller, directory);
+            if (session.transactionStatus() == BackendMessage.ReadyForQuery.FAILED_TRANSACTION) {
+                throw new AdminSqlException(SqlState.IN_FAILED_SQL_TRANSACTION,
+                        "current transaction is aborted, commands ignored until end of transaction block");
+            }
+            result = ADMIN.execute(statement, parameters, caller, directory);
         } catch (AdminSqlException e) {
             result = CompletableFuture.failedFuture(e);
         }
@@ -322,23 +608,21 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
             if (state != State.READY) {
                 return;
             }
-            if (error != null) {
-                Throwable cause = error instanceof java.util.concurrent.CompletionException && error.getCause() != null
-                        ? error.getCause() : error;
-                if (cause instanceof AdminSqlException e) {
-                    if (e.state() == SqlState.INSUFFICIENT_PRIVILEGE) {
-                        ProxySessionDirectory.auditDenied(caller, String.valueOf(client.remoteAddress()), e.getMessage());
-                    }
-                    finishLocalQuery(results, e);
-                } else {
-                    log.error("session-control statement failed in session {}", session.id(), cause);
-                    finishLocalQuery(results, new AdminSqlException(SqlState.INTERNAL_ERROR,
-                            "internal error in pgbailiff: " + cause));
-                }
+            if (error == null) {
+                then.accept(r, null);
                 return;
             }
-            results.add(r);
-            runInOrder(statements, index + 1, results, caller, directory);
+            Throwable cause = error instanceof java.util.concurrent.CompletionException && error.getCause() != null
+                    ? error.getCause() : error;
+            if (cause instanceof AdminSqlException e) {
+                if (e.state() == SqlState.INSUFFICIENT_PRIVILEGE) {
+                    ProxySessionDirectory.auditDenied(caller, String.valueOf(client.remoteAddress()), e.getMessage());
+                }
+                then.accept(null, e);
+            } else {
+                log.error("session-control statement failed in session {}", session.id(), cause);
+                then.accept(null, new AdminSqlException(SqlState.INTERNAL_ERROR, "internal error in pgbailiff: " + cause));
+            }
         }));
     }
 
@@ -411,19 +695,6 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
 
     private void track(PgFrame frame) {
         switch (frame.type()) {
-            case FrontendMessage.PARSE -> {
-                FrontendMessage.Parse parse = FrontendMessage.Parse.decode(frame);
-                session.onParse(parse.statement(), parse.sql());
-            }
-            case FrontendMessage.BIND -> {
-                FrontendMessage.Bind bind = FrontendMessage.Bind.decode(frame);
-                session.onBind(bind.portal(), bind.statement());
-            }
-            case FrontendMessage.EXECUTE -> session.onExecute(FrontendMessage.Execute.decode(frame).portal());
-            case FrontendMessage.CLOSE -> {
-                FrontendMessage.Target close = FrontendMessage.Target.decode(frame);
-                session.onClose(close.kind(), close.name());
-            }
             case FrontendMessage.SYNC -> session.onSync();
             case FrontendMessage.FUNCTION_CALL -> session.onFunctionCall();
             default -> {
@@ -466,7 +737,18 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
                     becomeReady();
                 }
                 byte status = BackendMessage.ReadyForQuery.status(frame);
+                boolean injected = injectedSyncs > 0 && session.requestsInFlight() == 1;
                 session.onReadyForQuery(status);
+                boolean failed = errorSinceReady;
+                errorSinceReady = false;
+                if (injected) {
+                    injectedSyncs--;
+                    skipUntilSync |= failed;
+                    if (heldUntilIdle) {
+                        client.eventLoop().execute(this::releaseHeld);
+                    }
+                    return false;
+                }
                 if (status == BackendMessage.ReadyForQuery.IDLE) {
                     transactionInterrupted = false;
                 }
@@ -497,6 +779,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
                 if ("FATAL".equals(error.severity()) || "PANIC".equals(error.severity())) {
                     backendSentFatal = true;
                 }
+                errorSinceReady = true;
                 if (transactionInterrupted && SqlState.IN_FAILED_SQL_TRANSACTION.code().equals(error.sqlState())) {
                     ByteBuf own = PgEncoder.errorResponse(client.alloc(), PgError.error(SqlState.IN_FAILED_SQL_TRANSACTION,
                             "current transaction was interrupted by an administrator, commands ignored until end of transaction block")

@@ -62,6 +62,21 @@ final class LocalResults {
         part.release();
     }
 
+    /** A parameter sent in binary, as the text the evaluator takes: uuid and integers decoded, the rest as UTF-8. */
+    static String binaryParameter(int typeOid, byte[] value) {
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(value);
+        if (typeOid == io.pgbailiff.adminsql.PgType.UUID.oid() && value.length == 16) {
+            return new java.util.UUID(b.getLong(), b.getLong()).toString();
+        }
+        if (typeOid == io.pgbailiff.adminsql.PgType.INT8.oid() && value.length == 8) {
+            return Long.toString(b.getLong());
+        }
+        if (typeOid == io.pgbailiff.adminsql.PgType.INT4.oid() && value.length == 4) {
+            return Integer.toString(b.getInt());
+        }
+        return new String(value, java.nio.charset.StandardCharsets.UTF_8);
+    }
+
     static PgError error(AdminSqlException e) {
         return new PgError(PgError.Severity.ERROR, e.state(), e.getMessage(), null, e.hint(), e.position());
     }

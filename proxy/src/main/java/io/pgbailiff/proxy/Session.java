@@ -144,6 +144,11 @@ public final class Session {
         return null;
     }
 
+    /** How many requests await their ReadyForQuery. Event loop only. */
+    int requestsInFlight() {
+        return inFlight.size();
+    }
+
     /** True while a statement (or a Sync) awaits its ReadyForQuery. */
     boolean hasRequestInFlight() {
         return !inFlight.isEmpty() || openExtended != null;
