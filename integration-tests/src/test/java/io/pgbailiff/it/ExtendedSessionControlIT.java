@@ -173,4 +173,70 @@ class ExtendedSessionControlIT {
             }
         }
     }
+
+    private static byte[] parse(String name, String sql) {
+        return RawPgClient.message('P', concat(RawPgClient.cstring(name), RawPgClient.cstring(sql), new byte[]{0, 0}));
+    }
+
+    private static byte[] bind(String portal, String statement) {
+        return RawPgClient.message('B', concat(RawPgClient.cstring(portal), RawPgClient.cstring(statement),
+                new byte[]{0, 0, 0, 0, 0, 0}));
+    }
+
+    private static byte[] describePortal(String portal) {
+        return RawPgClient.message('D', concat(new byte[]{'P'}, RawPgClient.cstring(portal)));
+    }
+
+    private static byte[] execute(String portal) {
+        return RawPgClient.message('E', concat(RawPgClient.cstring(portal), new byte[]{0, 0, 0, 0}));
+    }
+
+    private static byte[] concat(byte[]... parts) {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        for (byte[] p : parts) {
+            out.writeBytes(p);
+        }
+        return out.toByteArray();
+    }
+
+    private static String responseTypes(RawPgClient raw) throws java.io.IOException {
+        StringBuilder types = new StringBuilder();
+        RawPgClient.Message m;
+        do {
+            m = raw.read();
+            types.append(m.type());
+        } while (m.type() != 'Z');
+        return types.toString();
+    }
+
+    /** One pipeline, one Sync: forwarded, local and forwarded statements answered in the order sent. */
+    @Test
+    void pipelineMixingLocalAndForwardedStatementsBeforeOneSync() throws Exception {
+        try (RawPgClient raw = new RawPgClient(proxy.port())) {
+            raw.send(RawPgClient.startupPacket(196608, java.util.Map.of("user", "alice", "database", "postgres")));
+            raw.readUntil('Z');
+            raw.send(concat(
+                    parse("", "SELECT 1"), bind("", ""), describePortal(""), execute(""),
+                    parse("", "SHOW SESSIONS"), bind("", ""), describePortal(""), execute(""),
+                    parse("", "SELECT 2"), bind("", ""), describePortal(""), execute(""),
+                    RawPgClient.message('S', new byte[0])));
+            assertEquals("12TDC" + "12TDC" + "12TDC" + "Z", responseTypes(raw));
+
+            raw.send(concat(
+                    parse("", "SELECT 1/0"), bind("", ""), execute(""),
+                    parse("", "SHOW SESSIONS"), bind("", ""), describePortal(""), execute(""),
+                    RawPgClient.message('S', new byte[0])));
+            assertEquals("1EZ", responseTypes(raw), "after an error everything up to Sync is skipped");
+
+            raw.send(concat(
+                    parse("", "SHOW SESSIONS"), bind("", ""), execute(""),
+                    parse("", "SELECT 1/0"), bind("", ""), execute(""),
+                    parse("", "SHOW QUERIES"), bind("", ""), execute(""),
+                    RawPgClient.message('S', new byte[0])));
+            assertEquals("12DC" + "1E" + "Z", responseTypes(raw), "1/0 fails at Bind, where PostgreSQL plans it");
+
+            raw.send(RawPgClient.query("SELECT 3"));
+            assertEquals("TDCZ", responseTypes(raw), "the session goes on normally");
+        }
+    }
 }

@@ -187,6 +187,53 @@ class SessionControlIT {
     }
 
     @Test
+    void whoSeesWhatAndTheAuditTrail() throws Exception {
+        try (TestProxy withAdmins = TestProxy.start("--admin-roles", "ops");
+             Connection bob = withAdmins.connect("bob", null, "ApplicationName", "see-bob", "preferQueryMode", "simple");
+             Connection boss = withAdmins.connect("boss", null, "ApplicationName", "see-boss");
+             Connection sig = withAdmins.connect("signaller", null, "preferQueryMode", "simple");
+             Connection watcher = withAdmins.connect("watcher", null, "preferQueryMode", "simple");
+             Connection ops = withAdmins.connect("opsuser", null, "preferQueryMode", "simple");
+             Connection superuser = withAdmins.connect("postgres", null, "preferQueryMode", "simple")) {
+            try (Statement b = bob.createStatement()) {
+                b.execute("SELECT 'bob secret'");
+            }
+            String textSeenBy;
+            try (Statement s = sig.createStatement()) {
+                ResultSet rs = s.executeQuery("SELECT last_active_query FROM [SHOW SESSIONS] WHERE application_name = 'see-bob'");
+                assertTrue(rs.next(), "a pg_signal_backend member sees the sessions it may cancel");
+                textSeenBy = rs.getString(1);
+                assertEquals("<insufficient privilege>", textSeenBy, "but not their query text");
+            }
+            try (Statement s = watcher.createStatement()) {
+                ResultSet rs = s.executeQuery("SELECT last_active_query FROM [SHOW SESSIONS] WHERE application_name = 'see-bob'");
+                assertTrue(rs.next());
+                assertEquals("SELECT 'bob secret'", rs.getString(1), "pg_read_all_stats members see the text");
+                assertEquals("42501", assertThrows(SQLException.class, () -> s.execute("CANCEL SESSIONS (SELECT session_id"
+                        + " FROM [SHOW SESSIONS] WHERE application_name = 'see-bob')")).getSQLState(), "seeing is not cancelling");
+            }
+            String bossId = withAdmins.sessions(x -> "see-boss".equals(x.applicationName())).get(0).id().hex();
+            try (Statement s = ops.createStatement()) {
+                ResultSet rs = s.executeQuery("SELECT count(*) FROM [SHOW SESSIONS] WHERE user_name IN ('bob', 'boss')");
+                rs.next();
+                assertEquals(2, rs.getInt(1), "an admin-role member sees every session");
+                assertEquals("42501", assertThrows(SQLException.class,
+                        () -> s.execute("CANCEL SESSION '" + bossId + "'")).getSQLState(), "but cannot cancel a superuser");
+                s.execute("CANCEL SESSIONS (SELECT session_id FROM [SHOW SESSIONS] WHERE application_name = 'see-bob')");
+            }
+            withAdmins.awaitSessions(l -> l.stream().noneMatch(x -> "see-bob".equals(x.applicationName())), WAIT, "bob ended");
+            try (Statement s = superuser.createStatement()) {
+                s.execute("CANCEL SESSION '" + bossId + "'");
+            }
+            withAdmins.awaitSessions(l -> l.stream().noneMatch(x -> "see-boss".equals(x.applicationName())), WAIT,
+                    "a superuser cancels another superuser");
+            assertTrue(AuditRecorder.contains("denied", "user opsuser", bossId), "denied attempts are audited: " + AuditRecorder.LINES);
+            assertTrue(AuditRecorder.contains("cancel session", "user opsuser", "of user bob", "done"), AuditRecorder.LINES.toString());
+            assertTrue(AuditRecorder.contains("cancel session", "user postgres", bossId, "done"), AuditRecorder.LINES.toString());
+        }
+    }
+
+    @Test
     void cancelQueryCancelsOnlyTheStatement() throws Exception {
         try (Connection victim = simple("bob", "cq-victim"); Connection admin = simple("postgres", "cq-admin");
              Statement v = victim.createStatement(); Statement a = admin.createStatement()) {

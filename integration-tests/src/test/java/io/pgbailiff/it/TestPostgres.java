@@ -26,7 +26,7 @@ import java.util.zip.ZipFile;
  *   <li>{@code pwuser} / {@code pwpass}: cleartext password</li>
  *   <li>{@code alice}, {@code bob}, {@code root}, {@code maxroach}: ordinary users, trust</li>
  *   <li>{@code signaller}: member of {@code pg_signal_backend}; {@code watcher}: of {@code pg_read_all_stats}</li>
- *   <li>{@code boss}: a second superuser</li>
+ *   <li>{@code boss}: a second superuser; {@code opsuser}: member of {@code ops}, an admin role for pgbailiff</li>
  * </ul>
  */
 public final class TestPostgres {
@@ -103,6 +103,8 @@ public final class TestPostgres {
             s.execute("CREATE ROLE signaller LOGIN IN ROLE pg_signal_backend");
             s.execute("CREATE ROLE watcher LOGIN IN ROLE pg_read_all_stats");
             s.execute("CREATE ROLE boss LOGIN SUPERUSER");
+            s.execute("CREATE ROLE ops");
+            s.execute("CREATE ROLE opsuser LOGIN IN ROLE ops");
             s.execute("GRANT ALL ON SCHEMA public TO PUBLIC");
             var rs = s.executeQuery("SHOW hba_file");
             rs.next();

@@ -1,6 +1,7 @@
 package io.pgbailiff.proxy;
 
 import java.time.Duration;
+import java.util.List;
 
 /**
  * Every setting of pgbailiff, immutable. Built by {@link ConfigLoader} from defaults, the
@@ -12,6 +13,7 @@ import java.time.Duration;
  * @param connectTimeout   how long opening a backend connection may take before the client is told it failed
  * @param maxMessageSize   the largest typed message accepted from a client, in bytes
  * @param embeddedBackend  start a throwaway PostgreSQL and use it as the backend
+ * @param adminRoles       members of these roles see and cancel every session but a superuser's
  */
 public record Config(
         HostPort listen,
@@ -19,29 +21,50 @@ public record Config(
         int nodeId,
         Duration connectTimeout,
         int maxMessageSize,
-        boolean embeddedBackend) {
+        boolean embeddedBackend,
+        List<String> adminRoles) {
 
     public static final int DEFAULT_MAX_MESSAGE_SIZE = 0x3fffffff;
 
+    public Config {
+        adminRoles = List.copyOf(adminRoles);
+    }
+
     public static Config defaults() {
-        return new Config(new HostPort("127.0.0.1", 6432), new HostPort("127.0.0.1", 5432), 1,
-                Duration.ofSeconds(5), DEFAULT_MAX_MESSAGE_SIZE, false);
+        return new Builder().build();
     }
 
     public Config withBackend(HostPort backend) {
-        return new Config(listen, backend, nodeId, connectTimeout, maxMessageSize, embeddedBackend);
+        Builder b = toBuilder();
+        b.backend = backend;
+        return b.build();
     }
 
-    public Config withListen(HostPort listen) {
-        return new Config(listen, backend, nodeId, connectTimeout, maxMessageSize, embeddedBackend);
+    Builder toBuilder() {
+        Builder b = new Builder();
+        b.listen = listen;
+        b.backend = backend;
+        b.nodeId = nodeId;
+        b.connectTimeout = connectTimeout;
+        b.maxMessageSize = maxMessageSize;
+        b.embeddedBackend = embeddedBackend;
+        b.adminRoles = adminRoles;
+        return b;
     }
 
-    public Config withConnectTimeout(Duration connectTimeout) {
-        return new Config(listen, backend, nodeId, connectTimeout, maxMessageSize, embeddedBackend);
-    }
+    /** The settings while they are being read, starting from the defaults. */
+    static final class Builder {
+        HostPort listen = new HostPort("127.0.0.1", 6432);
+        HostPort backend = new HostPort("127.0.0.1", 5432);
+        int nodeId = 1;
+        Duration connectTimeout = Duration.ofSeconds(5);
+        int maxMessageSize = DEFAULT_MAX_MESSAGE_SIZE;
+        boolean embeddedBackend;
+        List<String> adminRoles = List.of();
 
-    public Config withNodeId(int nodeId) {
-        return new Config(listen, backend, nodeId, connectTimeout, maxMessageSize, embeddedBackend);
+        Config build() {
+            return new Config(listen, backend, nodeId, connectTimeout, maxMessageSize, embeddedBackend, adminRoles);
+        }
     }
 
     /** A host and port as written in settings: {@code host:port}, {@code [v6]:port}, or {@code :port}. */

@@ -3,7 +3,7 @@ package io.pgbailiff.proxy;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.function.BiFunction;
+import java.util.function.BiConsumer;
 
 /**
  * Builds a {@link Config} from defaults &lt; environment variables &lt; command-line flags.
@@ -19,36 +19,39 @@ public final class ConfigLoader {
     }
 
     private record Setting(String flag, String env, String valueName, String help,
-                           BiFunction<Config, String, Config> apply) {
+                           BiConsumer<Config.Builder, String> apply) {
     }
 
     private static final List<Setting> SETTINGS = List.of(
             new Setting("--listen", "PGBAILIFF_LISTEN", "HOST:PORT", "address clients connect to",
-                    (c, v) -> c.withListen(Config.HostPort.parse(v, "0.0.0.0"))),
+                    (c, v) -> c.listen = Config.HostPort.parse(v, "0.0.0.0")),
             new Setting("--backend", "PGBAILIFF_BACKEND", "HOST:PORT", "the PostgreSQL server to forward to",
-                    (c, v) -> c.withBackend(Config.HostPort.parse(v, "127.0.0.1"))),
+                    (c, v) -> c.backend = Config.HostPort.parse(v, "127.0.0.1")),
             new Setting("--node-id", "PGBAILIFF_NODE_ID", "N", "this node's id (1-4294967295), part of every session id",
-                    (c, v) -> c.withNodeId(parseNodeId(v))),
+                    (c, v) -> c.nodeId = parseNodeId(v)),
             new Setting("--connect-timeout", "PGBAILIFF_CONNECT_TIMEOUT", "DURATION",
                     "how long to wait for the backend to accept a connection (e.g. 5s, 500ms)",
-                    (c, v) -> c.withConnectTimeout(parseDuration(v))),
+                    (c, v) -> c.connectTimeout = parseDuration(v)),
             new Setting("--max-message-size", "PGBAILIFF_MAX_MESSAGE_SIZE", "BYTES",
                     "largest message accepted from a client",
-                    (c, v) -> new Config(c.listen(), c.backend(), c.nodeId(), c.connectTimeout(), parseSize(v), c.embeddedBackend())),
+                    (c, v) -> c.maxMessageSize = parseSize(v)),
+            new Setting("--admin-roles", "PGBAILIFF_ADMIN_ROLES", "ROLE,...",
+                    "members of these roles see and cancel every session but a superuser's",
+                    (c, v) -> c.adminRoles = parseRoles(v)),
             new Setting("--embedded-backend", "PGBAILIFF_EMBEDDED_BACKEND", null,
                     "start a throwaway PostgreSQL and forward to it (for trying pgbailiff out)",
-                    (c, v) -> new Config(c.listen(), c.backend(), c.nodeId(), c.connectTimeout(), c.maxMessageSize(), parseBoolean(v))));
+                    (c, v) -> c.embeddedBackend = parseBoolean(v)));
 
     private ConfigLoader() {
     }
 
     /** The settings from the environment and the flags; {@code --help} is handled by the caller. */
     public static Config load(List<String> args, Map<String, String> env) {
-        Config config = Config.defaults();
+        Config.Builder config = new Config.Builder();
         for (Setting s : SETTINGS) {
             String v = env.get(s.env);
             if (v != null && !v.isEmpty()) {
-                config = apply(config, s, v, s.env);
+                apply(config, s, v, s.env);
             }
         }
         for (int i = 0; i < args.size(); i++) {
@@ -62,7 +65,7 @@ public final class ConfigLoader {
             }
             Setting s = find(name);
             if (s.valueName == null) {
-                config = apply(config, s, value == null ? "true" : value, name);
+                apply(config, s, value == null ? "true" : value, name);
                 continue;
             }
             if (value == null) {
@@ -71,9 +74,9 @@ public final class ConfigLoader {
                 }
                 value = args.get(++i);
             }
-            config = apply(config, s, value, name);
+            apply(config, s, value, name);
         }
-        return config;
+        return config.build();
     }
 
     private static Setting find(String flag) {
@@ -85,9 +88,9 @@ public final class ConfigLoader {
         throw new InvalidSettingException("unknown option " + flag + " (see --help)");
     }
 
-    private static Config apply(Config config, Setting s, String value, String source) {
+    private static void apply(Config.Builder config, Setting s, String value, String source) {
         try {
-            return s.apply.apply(config, value);
+            s.apply.accept(config, value);
         } catch (IllegalArgumentException e) {
             throw new InvalidSettingException(source + ": " + e.getMessage());
         }
@@ -119,6 +122,7 @@ public final class ConfigLoader {
             case "--connect-timeout" -> d.connectTimeout().toMillis() + "ms";
             case "--max-message-size" -> Integer.toString(d.maxMessageSize());
             case "--embedded-backend" -> Boolean.toString(d.embeddedBackend());
+            case "--admin-roles" -> d.adminRoles().isEmpty() ? "none" : String.join(",", d.adminRoles());
             default -> "";
         };
     }
@@ -172,6 +176,21 @@ public final class ConfigLoader {
             throw new IllegalArgumentException("must be between 1024 and " + Config.DEFAULT_MAX_MESSAGE_SIZE + ", got " + v);
         }
         return (int) n;
+    }
+
+    static List<String> parseRoles(String v) {
+        List<String> roles = new java.util.ArrayList<>();
+        for (String r : v.split(",")) {
+            String role = r.trim();
+            if (role.isEmpty()) {
+                continue;
+            }
+            if (!role.matches("[A-Za-z_][A-Za-z0-9_$]*")) {
+                throw new IllegalArgumentException("not a plain role name: '" + role + "'");
+            }
+            roles.add(role);
+        }
+        return roles;
     }
 
     static boolean parseBoolean(String v) {

@@ -82,6 +82,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
     enum State { AWAITING_STARTUP, CONNECTING, AUTHENTICATING, READY, CLOSED }
 
     private final ProxyContext proxy;
+    /** Reads the caller's superuser flag and role memberships; see {@link #lookUpCaller}. */
+    private final String callerQuery;
     private State state = State.AWAITING_STARTUP;
     private Channel client;
     private Channel backend;
@@ -119,6 +121,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
 
     FrontendHandler(ProxyContext proxy) {
         this.proxy = proxy;
+        this.callerQuery = callerQuery(proxy.config().adminRoles());
     }
 
     State state() {
@@ -655,13 +658,20 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
      * query of pgbailiff's own on the caller's backend connection.
      */
     private void lookUpCaller(java.util.function.Consumer<Caller> then) {
-        internalQuery("SELECT r.rolsuper, pg_has_role(current_user, 'pg_read_all_stats', 'MEMBER'),"
-                + " pg_has_role(current_user, 'pg_signal_backend', 'MEMBER')"
-                + " FROM pg_roles r WHERE r.rolname = current_user", q -> {
-            List<String> row = q.rows.isEmpty() ? List.of("f", "f", "f") : q.rows.get(0);
+        internalQuery(callerQuery, q -> {
+            List<String> row = q.rows.isEmpty() ? List.of("f", "f", "f", "f") : q.rows.get(0);
             then.accept(new Caller(session.id(), session.userName(), "t".equals(row.get(0)), "t".equals(row.get(1)),
-                    "t".equals(row.get(2)), false));
+                    "t".equals(row.get(2)), "t".equals(row.get(3))));
         });
+    }
+
+    private static String callerQuery(List<String> adminRoles) {
+        String roles = adminRoles.stream().map(r -> "'" + r + "'").collect(java.util.stream.Collectors.joining(","));
+        String admin = adminRoles.isEmpty() ? "false"
+                : "EXISTS (SELECT 1 FROM pg_roles a WHERE a.rolname IN (" + roles + ") AND pg_has_role(current_user, a.oid, 'MEMBER'))";
+        return "SELECT r.rolsuper, pg_has_role(current_user, 'pg_read_all_stats', 'MEMBER'),"
+                + " pg_has_role(current_user, 'pg_signal_backend', 'MEMBER'), " + admin
+                + " FROM pg_roles r WHERE r.rolname = current_user";
     }
 
     private void toBackend(Object msg) {

@@ -44,6 +44,13 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void adminRolesAreAList() {
+        assertEquals(List.of("ops", "dba"), ConfigLoader.load(List.of("--admin-roles", "ops, dba"), Map.of()).adminRoles());
+        assertEquals(List.of(), ConfigLoader.load(List.of(), Map.of()).adminRoles());
+        assertMessage("--admin-roles: not a plain role name: 'x;drop'", "--admin-roles", "ops,x;drop");
+    }
+
+    @Test
     void embeddedBackendIsASwitch() {
         assertTrue(ConfigLoader.load(List.of("--embedded-backend"), Map.of()).embeddedBackend());
         assertTrue(ConfigLoader.load(List.of(), Map.of("PGBAILIFF_EMBEDDED_BACKEND", "true")).embeddedBackend());
