@@ -4,7 +4,8 @@ import java.time.Instant;
 
 /**
  * What pgbailiff knows of one session at one moment. Times are {@code null} where they do not
- * apply (no statement running, no transaction open).
+ * apply (no statement running, no transaction open). {@code cancelling} is true while a cancel of the
+ * running statement is on its way to the backend.
  */
 public record SessionSnapshot(
         long nodeId,
@@ -27,5 +28,6 @@ public record SessionSnapshot(
         boolean superuser,
         long statementCount,
         long bytesFromClient,
-        long bytesToClient) {
+        long bytesToClient,
+        boolean cancelling) {
 }

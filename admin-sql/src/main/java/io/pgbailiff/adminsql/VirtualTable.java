@@ -94,7 +94,7 @@ enum VirtualTable {
                     if (running) {
                         out.add(new Object[] {QueryId.of(s).hex(), s.nodeId(), s.id().hex(), s.userName(),
                                 s.activeQueryStart(), Privileges.text(c, s, s.activeQuery()), s.clientAddress(),
-                                s.applicationName(), "executing"});
+                                s.applicationName(), s.cancelling() ? "cancelling" : "executing"});
                     }
                 }
                 case ACTIVE_CONNECTIONS -> {

@@ -102,6 +102,18 @@ class AdminExecutorTest {
     }
 
     @Test
+    void aStatementWhoseCancelIsInFlightIsInPhaseCancelling() {
+        SessionSnapshot a = dir.sessions().stream().filter(s -> s.id().hex().equals(A)).findFirst().orElseThrow();
+        dir.sessions.remove(a);
+        dir.add(new SessionSnapshot(a.nodeId(), a.id(), a.userName(), a.databaseName(), a.applicationName(), a.clientAddress(),
+                a.authenticationMethod(), a.tls(), a.sessionStart(), a.status(), a.activeQuery(), a.activeQueryStart(),
+                a.activeQuerySequence(), a.lastActiveQuery(), a.transactionStart(), a.transactionCount(), a.backendPid(),
+                a.superuser(), a.statementCount(), a.bytesFromClient(), a.bytesToClient(), true));
+        AdminResult r = run("SELECT session_id, phase FROM [SHOW QUERIES] ORDER BY session_id", "root");
+        assertEquals(List.of(List.of(A, "cancelling"), List.of(D, "executing")), r.rows());
+    }
+
+    @Test
     void cancelSessionByLiteralInEitherForm() {
         assertEquals("CANCEL SESSIONS 1", run("CANCEL SESSION '" + C + "'", "root").commandTag());
         assertEquals("CANCEL SESSIONS 1", run("CANCEL SESSION '1530FE0E-46D2-692E-0000-000000000001'", "root").commandTag());

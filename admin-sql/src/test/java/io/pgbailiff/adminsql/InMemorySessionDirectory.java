@@ -19,7 +19,7 @@ final class InMemorySessionDirectory implements SessionDirectory {
                                    long seq, Instant start, Instant queryStart, Instant txStart) {
         SessionId id = SessionId.parse(hex);
         return new SessionSnapshot(id.nodeId(), id, user, "db", "app-" + user, "10.0.0.1:5000", "scram-sha-256", false,
-                start, status, query, queryStart, seq, "SELECT 0", txStart, 3, 100, superuser, 10, 1000, 2000);
+                start, status, query, queryStart, seq, "SELECT 0", txStart, 3, 100, superuser, 10, 1000, 2000, false);
     }
 
     SessionSnapshot add(SessionSnapshot s) {

@@ -153,6 +153,10 @@ class SessionControlIT {
             assertEquals("42704", assertThrows(SQLException.class,
                     () -> s.execute("CANCEL SESSION '00000000000000000000000000000001'")).getSQLState());
             s.execute("CANCEL SESSION IF EXISTS '00000000000000000000000000000001'");
+            SQLException seed = assertThrows(SQLException.class, () -> s.execute("CANCEL SESSION '1530fe0e46d2692e0000000000000001';"));
+            assertEquals("42704", seed.getSQLState(), "the documentation's literal parses; no such session here");
+            assertTrue(seed.getMessage().contains("could not cancel session 1530fe0e46d2692e0000000000000001: session ID"
+                    + " 1530fe0e46d2692e0000000000000001 not found"), seed.getMessage());
             assertEquals("42601", assertThrows(SQLException.class,
                     () -> s.execute("CANCEL SESSION 'not-an-id'")).getSQLState());
             try (Connection x = simple("bob", "ctl-two-a"); Connection y = simple("bob", "ctl-two-b")) {

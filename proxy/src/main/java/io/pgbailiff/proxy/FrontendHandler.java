@@ -991,8 +991,10 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
             held = new ArrayDeque<>();
         }
         cancelsInFlight++;
+        session.onCancelSent(session.runningSequence());
         proxy.canceller().cancel(client.eventLoop(), backendKey).addListener(f -> {
             cancelsInFlight--;
+            session.onCancelDelivered();
             releaseHeld();
         });
     }

@@ -68,6 +68,8 @@ public final class Session {
     private volatile boolean tls;
     private volatile int backendPid;
     private volatile boolean superuser;
+    /** The statement a cancel sent by pgbailiff is on its way to, 0 when none. */
+    private volatile long cancellingSequence;
     private volatile Activity activity = new Activity(SessionStatus.IDLE, null, 0, 0, null, 0, 0, 0);
     @SuppressWarnings("unused") // written through BYTES_FROM_CLIENT
     private long bytesFromClient;
@@ -142,6 +144,14 @@ public final class Session {
             }
         }
         return null;
+    }
+
+    void onCancelSent(long sequence) {
+        cancellingSequence = sequence;
+    }
+
+    void onCancelDelivered() {
+        cancellingSequence = 0;
     }
 
     /** How many requests await their ReadyForQuery. Event loop only. */
@@ -276,7 +286,8 @@ public final class Session {
                 authenticationMethod, tls, start, a.status(), a.activeQuery(), instant(a.activeQueryStartMicros()),
                 a.activeQuerySequence(), a.lastQuery(), instant(a.transactionStartMicros()), a.transactionCount(),
                 backendPid, superuser, a.statementCount(),
-                (long) BYTES_FROM_CLIENT.getOpaque(this), (long) BYTES_TO_CLIENT.getOpaque(this));
+                (long) BYTES_FROM_CLIENT.getOpaque(this), (long) BYTES_TO_CLIENT.getOpaque(this),
+                a.activeQuerySequence() != 0 && a.activeQuerySequence() == cancellingSequence);
     }
 
     private static Instant instant(long micros) {
