@@ -304,8 +304,18 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
      * Before a message pgbailiff answers itself, everything the client sent earlier must have been
      * answered by the backend. Extended-protocol messages forwarded since the last Sync are closed
      * with a Sync of pgbailiff's own (its ReadyForQuery is kept from the client); the message is
-     * then held until the backend is idle. Returns true if the message was held.
+     * then held until the backend is idle. {@link #takeForLocalAnswer} returns false if the message
+     * was held, otherwise it consumes the message, to be answered now.
      */
+    private boolean takeForLocalAnswer(PgFrame frame) {
+        if (waitBeforeLocal(frame)) {
+            return false;
+        }
+        frame.release();
+        localSinceSync = true;
+        return true;
+    }
+
     private boolean waitBeforeLocal(PgFrame frame) {
         if (forwardedSinceSync) {
             forwardedSinceSync = false;
@@ -339,11 +349,9 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
             forwardExtended(frame);
             return;
         }
-        if (waitBeforeLocal(frame)) {
+        if (!takeForLocalAnswer(frame)) {
             return;
         }
-        frame.release();
-        localSinceSync = true;
         if (error != null) {
             localError(error);
             return;
@@ -409,11 +417,9 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
             forwardExtended(frame);
             return;
         }
-        if (waitBeforeLocal(frame)) {
+        if (!takeForLocalAnswer(frame)) {
             return;
         }
-        frame.release();
-        localSinceSync = true;
         if (statement != null) {
             int[] types = new int[statement.statement().parameterCount()];
             for (int i = 0; i < types.length; i++) {
@@ -439,11 +445,9 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
             forwardExtended(frame);
             return;
         }
-        if (waitBeforeLocal(frame)) {
+        if (!takeForLocalAnswer(frame)) {
             return;
         }
-        frame.release();
-        localSinceSync = true;
         session.onQuery(portal.statement().sql());
         held = new ArrayDeque<>();
         answeringLocally = true;
@@ -465,12 +469,6 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
     }
 
     private void handleClose(PgFrame frame) {
-        if (localStatements.isEmpty() && localPortals.isEmpty()) {
-            FrontendMessage.Target close = FrontendMessage.Target.decode(frame);
-            session.onClose(close.kind(), close.name());
-            forwardExtended(frame);
-            return;
-        }
         FrontendMessage.Target close = FrontendMessage.Target.decode(frame);
         boolean local = close.kind() == 'S' ? localStatements.containsKey(close.name()) : localPortals.containsKey(close.name());
         if (!local) {
@@ -478,11 +476,9 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
             forwardExtended(frame);
             return;
         }
-        if (waitBeforeLocal(frame)) {
+        if (!takeForLocalAnswer(frame)) {
             return;
         }
-        frame.release();
-        localSinceSync = true;
         (close.kind() == 'S' ? localStatements : localPortals).remove(close.name());
         writeToClient(PgEncoder.closeComplete(client.alloc()));
     }
