@@ -18,6 +18,7 @@ public sealed interface BackendMessage {
     byte NOTICE_RESPONSE = 'N';
     byte COMMAND_COMPLETE = 'C';
     byte DATA_ROW = 'D';
+    byte COPY_IN_RESPONSE = 'G';
     byte NOTIFICATION_RESPONSE = 'A';
     byte NEGOTIATE_PROTOCOL_VERSION = 'v';
 

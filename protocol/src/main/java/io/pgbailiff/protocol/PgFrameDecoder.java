@@ -62,6 +62,14 @@ public final class PgFrameDecoder extends ByteToMessageDecoder {
         this.interest = interest;
     }
 
+    /**
+     * True when no message has been relayed in part: everything emitted so far ends on a message
+     * boundary. Meaningful after a read has been fully delivered ({@code channelReadComplete}).
+     */
+    public boolean atMessageBoundary() {
+        return passThroughRemaining == 0;
+    }
+
     @Override
     protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
         switch (phase) {

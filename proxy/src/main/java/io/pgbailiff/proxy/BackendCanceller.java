@@ -36,21 +36,23 @@ final class BackendCanceller {
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) config.connectTimeout().toMillis())
                 .handler(new ChannelInboundHandlerAdapter())
                 .connect(config.backend().host(), config.backend().port());
-        connect.addListener((ChannelFutureListener) f -> {
-            if (!f.isSuccess()) {
-                log.warn("could not send cancel request for backend pid {} to {}: {}", key.processId(),
-                        config.backend(), f.cause().toString());
-                done.trySuccess(null);
-                return;
-            }
-            var deadline = loop.schedule(() -> f.channel().close(), config.connectTimeout().toMillis(),
-                    java.util.concurrent.TimeUnit.MILLISECONDS);
-            f.channel().closeFuture().addListener(c -> {
-                deadline.cancel(false);
-                done.trySuccess(null);
-            });
-            f.channel().writeAndFlush(PgEncoder.cancelRequest(f.channel().alloc(), key.processId(), key.secret()));
-        });
+        connect.addListener((ChannelFutureListener) f -> send(f, key, loop, done));
         return done;
+    }
+
+    private void send(ChannelFuture f, CancelKeys.BackendKey key, EventLoop loop, Promise<Void> done) {
+        if (!f.isSuccess()) {
+            log.warn("could not send cancel request for backend pid {} to {}: {}", key.processId(),
+                    config.backend(), f.cause().toString());
+            done.trySuccess(null);
+            return;
+        }
+        var deadline = loop.schedule(() -> f.channel().close(), config.connectTimeout().toMillis(),
+                java.util.concurrent.TimeUnit.MILLISECONDS);
+        f.channel().closeFuture().addListener(c -> {
+            deadline.cancel(false);
+            done.trySuccess(null);
+        });
+        f.channel().writeAndFlush(PgEncoder.cancelRequest(f.channel().alloc(), key.processId(), key.secret()));
     }
 }

@@ -75,7 +75,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
     static final FrameInterest BACKEND_INTEREST = FrameInterest.of(
             (char) BackendMessage.AUTHENTICATION, (char) BackendMessage.BACKEND_KEY_DATA,
             (char) BackendMessage.PARAMETER_STATUS, (char) BackendMessage.READY_FOR_QUERY,
-            (char) BackendMessage.ERROR_RESPONSE);
+            (char) BackendMessage.ERROR_RESPONSE, (char) BackendMessage.COPY_IN_RESPONSE);
 
     private static final AdminExecutor ADMIN = new AdminExecutor();
 
@@ -114,6 +114,16 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
     private boolean skipUntilSync;
     /** The backend reported an error since its last ReadyForQuery. */
     private boolean errorSinceReady;
+    /** The backend is in COPY FROM STDIN, until the client's CopyDone or CopyFail. */
+    private boolean copyIn;
+    /**
+     * Client Syncs that will get no ReadyForQuery: a Sync sent right behind an Execute of COPY FROM
+     * STDIN reaches the backend in copy mode, which ignores it (libpq then sends another after
+     * CopyDone). The next Sync the client sends stands in for it.
+     */
+    private int syncsAbsorbedByCopy;
+    /** CANCEL SESSION arrived while a backend message was half relayed: end the session at its end. */
+    private boolean terminatePending;
     /** Syncs pgbailiff sent to close forwarded messages before answering one itself. */
     private int injectedSyncs;
     /** The open transaction was rolled back by an administrator; the client has not ended it yet. */
@@ -238,6 +248,10 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
      * answered locally if it is a session-control query, otherwise relayed.
      */
     private void dispatch(Object msg) {
+        if (state != State.READY) {
+            ReferenceCountUtil.release(msg);
+            return;
+        }
         if (held != null) {
             held.add(msg);
             client.config().setAutoRead(false);
@@ -260,6 +274,10 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
                 case FrontendMessage.EXECUTE -> handleExecute(frame);
                 case FrontendMessage.CLOSE -> handleClose(frame);
                 case FrontendMessage.SYNC -> handleSync(frame);
+                case FrontendMessage.COPY_DONE, FrontendMessage.COPY_FAIL -> {
+                    copyIn = false;
+                    toBackend(frame);
+                }
                 case FrontendMessage.FLUSH -> {
                     if (localSinceSync && !forwardedSinceSync) {
                         frame.release();
@@ -270,9 +288,12 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
                 }
                 default -> toBackend(frame);
             }
-        } catch (IndexOutOfBoundsException e) {
-            ReferenceCountUtil.safeRelease(frame);
-            throw new ProtocolException("invalid message format");
+        } catch (RuntimeException e) {
+            // decoding comes before a frame is passed on, held or released, so it is still ours here
+            if (frame.refCnt() > 0) {
+                frame.release();
+            }
+            throw e instanceof IndexOutOfBoundsException ? new ProtocolException("invalid message format") : e;
         }
     }
 
@@ -389,6 +410,19 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
         frame.release();
         localSinceSync = true;
         int expected = statement.statement().parameterCount();
+        int formats = values.parameterFormats().length;
+        int columns = statement.statement().columns().size();
+        int resultFormats = values.resultFormats().length;
+        if (formats > 1 && formats != values.values().size()) {
+            localError(new AdminSqlException(SqlState.PROTOCOL_VIOLATION, "bind message has " + formats
+                    + " parameter formats but " + values.values().size() + " parameters"));
+            return;
+        }
+        if (resultFormats > 1 && resultFormats != columns) {
+            localError(new AdminSqlException(SqlState.PROTOCOL_VIOLATION, "bind message has " + resultFormats
+                    + " result formats but query has " + columns + " columns"));
+            return;
+        }
         if (values.values().size() != expected) {
             localError(new AdminSqlException(SqlState.PROTOCOL_VIOLATION, "bind message supplies " + values.values().size()
                     + " parameters, but prepared statement \"" + bind.statement() + "\" requires " + expected));
@@ -484,6 +518,11 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
     }
 
     private void handleSync(PgFrame frame) {
+        if (syncsAbsorbedByCopy > 0) {
+            syncsAbsorbedByCopy--;
+            writeToBackend(frame.content());
+            return;
+        }
         if (localSinceSync && !forwardedSinceSync) {
             frame.release();
             localSinceSync = false;
@@ -552,11 +591,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
     }
 
     private void runLocally(PgFrame frame, String sql, List<AdminStatement> statements, AdminSqlException parseError) {
-        if (session.hasRequestInFlight() || !internalQueries.isEmpty()) {
-            held = new ArrayDeque<>();
-            held.add(frame);
-            heldUntilIdle = true;
-            client.config().setAutoRead(false);
+        if (waitBeforeLocal(frame)) {
             return;
         }
         frame.release();
@@ -600,10 +635,10 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
                         "current transaction is aborted, commands ignored until end of transaction block");
             }
             result = ADMIN.execute(statement, parameters, caller, directory);
-        } catch (AdminSqlException e) {
+        } catch (RuntimeException e) {
             result = CompletableFuture.failedFuture(e);
         }
-        result.whenComplete((r, error) -> client.eventLoop().execute(() -> {
+        result.whenComplete((r, error) -> client.eventLoop().execute(() -> guarded(() -> {
             if (state != State.READY) {
                 return;
             }
@@ -622,7 +657,19 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
                 log.error("session-control statement failed in session {}", session.id(), cause);
                 then.accept(null, new AdminSqlException(SqlState.INTERNAL_ERROR, "internal error in pgbailiff: " + cause));
             }
-        }));
+        })));
+    }
+
+    /**
+     * Runs work scheduled on the event loop (a task or listener, where Netty would only log an
+     * exception): a failure ends the session like one in the pipeline, so nothing stays held.
+     */
+    private void guarded(Runnable work) {
+        try {
+            work.run();
+        } catch (RuntimeException e) {
+            client.pipeline().fireExceptionCaught(e);
+        }
     }
 
     /** Writes the results of a local query (and its error, if one ended it) and the ReadyForQuery. */
@@ -758,6 +805,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
                 if (status == BackendMessage.ReadyForQuery.IDLE) {
                     transactionInterrupted = false;
                 }
+                copyIn = false;
                 if (heldUntilIdle && !session.hasRequestInFlight()) {
                     client.eventLoop().execute(this::releaseHeld);
                 }
@@ -765,6 +813,12 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
             case BackendMessage.PARAMETER_STATUS -> {
                 BackendMessage.ParameterStatus p = BackendMessage.ParameterStatus.decode(frame);
                 session.onParameterStatus(p.name(), p.value());
+            }
+            case BackendMessage.COPY_IN_RESPONSE -> {
+                copyIn = true;
+                if (session.headIsSyncedExtended()) {
+                    syncsAbsorbedByCopy++;
+                }
             }
             case BackendMessage.AUTHENTICATION -> onAuthenticationRequest(BackendMessage.Authentication.decode(frame).code());
             case BackendMessage.BACKEND_KEY_DATA -> {
@@ -827,6 +881,10 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
     }
 
     void backendReadComplete() {
+        if (terminatePending && state != State.CLOSED && backendDecoder().atMessageBoundary()) {
+            terminateNow();
+            return;
+        }
         client.flush();
     }
 
@@ -851,6 +909,10 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
 
     void backendInactive() {
         if (state == State.CLOSED) {
+            return;
+        }
+        if (terminatePending) {
+            terminateNow();
             return;
         }
         if (!backendSentFatal && client.isActive()) {
@@ -937,17 +999,32 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
             if (state == State.CLOSED) {
                 return false;
             }
-            client.write(PgEncoder.errorResponse(client.alloc(), PgError.fatal(SqlState.ADMIN_SHUTDOWN,
-                    "terminating connection due to administrator command")), client.voidPromise());
-            close();
+            if (backend != null && backend.isActive() && !backendDecoder().atMessageBoundary()) {
+                terminatePending = true;
+                if (session.runningSequence() != 0 && backendKey != null) {
+                    proxy.canceller().cancel(client.eventLoop(), backendKey);
+                }
+                return true;
+            }
+            terminateNow();
             return true;
         });
+    }
+
+    private void terminateNow() {
+        client.write(PgEncoder.errorResponse(client.alloc(), PgError.fatal(SqlState.ADMIN_SHUTDOWN,
+                "terminating connection due to administrator command")), client.voidPromise());
+        close();
+    }
+
+    private PgFrameDecoder backendDecoder() {
+        return (PgFrameDecoder) backend.pipeline().get("decoder");
     }
 
     @Override
     public CompletableFuture<Boolean> cancelStatement(long sequence) {
         return onEventLoop(() -> {
-            if (state != State.READY || sequence == 0 || session.runningSequence() != sequence) {
+            if (state != State.READY || sequence == 0 || session.runningSequence() != sequence || !canCancelSafely()) {
                 return false;
             }
             cancelRunningStatement();
@@ -963,18 +1040,29 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
             }
             String running = session.runningSql();
             if (running != null) {
-                if (endsTransaction(running)) {
+                if (endsTransaction(running) || !canCancelSafely()) {
                     return false;
                 }
                 cancelRunningStatement();
                 return true;
             }
-            if (session.transactionStatus() == BackendMessage.ReadyForQuery.IDLE || session.hasRequestInFlight()) {
+            if (session.transactionStatus() == BackendMessage.ReadyForQuery.IDLE || session.hasRequestInFlight()
+                    || forwardedSinceSync || cancelsInFlight > 0 || answeringLocally || copyIn) {
                 return false;
             }
             rollBackIdleTransaction();
             return true;
         });
+    }
+
+    /**
+     * Whether a CancelRequest now can only hit the running statement: it is the backend's and the
+     * only request in flight (a later pipelined one could otherwise be hit if it finishes first),
+     * and no other cancel or query of pgbailiff's own is under way on this connection.
+     */
+    private boolean canCancelSafely() {
+        return backendKey != null && !answeringLocally && internalQueries.isEmpty() && cancelsInFlight == 0
+                && session.requestsInFlight() == 1;
     }
 
     /**
@@ -1007,7 +1095,13 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
         }
         Object msg;
         while ((msg = messages.poll()) != null) {
-            dispatch(msg);
+            try {
+                dispatch(msg);
+            } catch (RuntimeException e) {
+                messages.forEach(ReferenceCountUtil::release);
+                client.pipeline().fireExceptionCaught(e);
+                return;
+            }
             if (held != null) {
                 held.addAll(messages);
                 return;
@@ -1048,13 +1142,14 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
      */
     private void internalQuery(String sql, java.util.function.Consumer<InternalQuery> onDone) {
         internalQueries.add(new InternalQuery(onDone));
-        ((PgFrameDecoder) backend.pipeline().get("decoder")).interest(FrameInterest.allExcept());
+        backendDecoder().interest(FrameInterest.allExcept());
         backend.writeAndFlush(PgEncoder.query(backend.alloc(), sql), backend.voidPromise());
     }
 
     private void swallowInternalReply(Object msg) {
         if (!(msg instanceof PgFrame frame)) {
-            ReferenceCountUtil.release(msg);
+            // the tail of a message that began before the internal query: it is the client's
+            writeToClient((ByteBuf) msg);
             return;
         }
         InternalQuery q = internalQueries.peek();
@@ -1071,7 +1166,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
             case BackendMessage.READY_FOR_QUERY -> {
                 internalQueries.poll();
                 if (internalQueries.isEmpty()) {
-                    ((PgFrameDecoder) backend.pipeline().get("decoder")).interest(BACKEND_INTEREST);
+                    backendDecoder().interest(BACKEND_INTEREST);
                 }
                 session.onInternalReadyForQuery(BackendMessage.ReadyForQuery.status(frame));
                 frame.release();

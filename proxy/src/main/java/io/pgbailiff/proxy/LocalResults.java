@@ -24,6 +24,16 @@ final class LocalResults {
      */
     static ByteBuf encode(ByteBufAllocator alloc, AdminResult result, short[] formats) {
         ByteBuf out = alloc.buffer();
+        try {
+            writeResult(alloc, out, result, formats);
+            return out;
+        } catch (RuntimeException e) {
+            out.release();
+            throw e;
+        }
+    }
+
+    private static void writeResult(ByteBufAllocator alloc, ByteBuf out, AdminResult result, short[] formats) {
         List<Column> columns = result.columns();
         if (!columns.isEmpty() && formats == null) {
             writeAndRelease(out, rowDescription(alloc, columns, null));
@@ -38,7 +48,6 @@ final class LocalResults {
             writeAndRelease(out, PgEncoder.dataRow(alloc, values));
         }
         writeAndRelease(out, PgEncoder.commandComplete(alloc, result.commandTag()));
-        return out;
     }
 
     static ByteBuf rowDescription(ByteBufAllocator alloc, List<Column> columns, short[] formats) {

@@ -31,6 +31,7 @@ public final class Session {
     }
 
     private static final class Request {
+        boolean extended;
         String sql;
         final long startMicros;
         final long sequence;
@@ -154,6 +155,12 @@ public final class Session {
         cancellingSequence = 0;
     }
 
+    /** Whether the oldest request is extended-protocol messages whose Sync the client has already sent. */
+    boolean headIsSyncedExtended() {
+        Request head = inFlight.peek();
+        return head != null && head.extended && head != openExtended;
+    }
+
     /** How many requests await their ReadyForQuery. Event loop only. */
     int requestsInFlight() {
         return inFlight.size();
@@ -181,6 +188,7 @@ public final class Session {
         String sql = portals.get(portal);
         if (openExtended == null) {
             openExtended = new Request(sql, nowMicros(), nextSequence++);
+            openExtended.extended = true;
             inFlight.add(openExtended);
             publish();
         } else if (openExtended.sql == null && sql != null) {

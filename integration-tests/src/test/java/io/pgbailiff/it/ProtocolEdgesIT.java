@@ -1,0 +1,132 @@
+package io.pgbailiff.it;
+
+import io.pgbailiff.adminsql.SessionStatus;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.io.ByteArrayOutputStream;
+import java.sql.Connection;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Protocol corners where session tracking or session control could lose its footing. */
+class ProtocolEdgesIT {
+    private static final Duration WAIT = Duration.ofSeconds(5);
+    private static TestProxy proxy;
+
+    @BeforeAll
+    static void start() {
+        proxy = TestProxy.start();
+    }
+
+    @AfterAll
+    static void stop() {
+        proxy.close();
+    }
+
+    private static RawPgClient login(String app) throws Exception {
+        RawPgClient raw = new RawPgClient(proxy.port());
+        raw.send(RawPgClient.startupPacket(196608, Map.of("user", "postgres", "database", "postgres", "application_name", app)));
+        raw.readUntil('Z');
+        return raw;
+    }
+
+    private static byte[] concat(byte[]... parts) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        for (byte[] p : parts) {
+            out.writeBytes(p);
+        }
+        return out.toByteArray();
+    }
+
+    /**
+     * libpq's extended-protocol COPY FROM STDIN sends a Sync behind the Execute (ignored by the
+     * backend in copy mode) and another after CopyDone: one ReadyForQuery for two Syncs.
+     */
+    @Test
+    void extendedCopyInWithLibpqsTwoSyncsLeavesTheSessionIdle() throws Exception {
+        try (Connection c = TestPostgres.get().superuser(); Statement s = c.createStatement()) {
+            s.execute("DROP TABLE IF EXISTS edge_copy");
+            s.execute("CREATE TABLE edge_copy (v int)");
+        }
+        try (RawPgClient raw = login("edge-copy")) {
+            byte[] sync = RawPgClient.message('S', new byte[0]);
+            raw.send(concat(
+                    RawPgClient.message('P', concat(RawPgClient.cstring(""), RawPgClient.cstring("COPY edge_copy FROM STDIN"), new byte[]{0, 0})),
+                    RawPgClient.message('B', concat(RawPgClient.cstring(""), RawPgClient.cstring(""), new byte[]{0, 0, 0, 0, 0, 0})),
+                    RawPgClient.message('E', concat(RawPgClient.cstring(""), new byte[]{0, 0, 0, 0})),
+                    sync));
+            raw.readUntil('G');
+            raw.send(concat(RawPgClient.message('d', "1\n2\n".getBytes()), RawPgClient.message('c', new byte[0]), sync));
+            RawPgClient.Message done = raw.readUntil('C');
+            assertEquals("COPY 2", new String(done.body(), 0, done.body().length - 1));
+            raw.readUntil('Z');
+            proxy.awaitSessions(l -> l.stream().anyMatch(x -> "edge-copy".equals(x.applicationName())
+                    && x.status() == SessionStatus.IDLE), WAIT, "the session is idle after the copy");
+            raw.send(RawPgClient.query("SHOW SESSIONS"));
+            raw.setTimeout(5000);
+            raw.readUntil('Z');
+            raw.send(RawPgClient.query("SELECT count(*) FROM edge_copy"));
+            assertEquals('T', raw.read().type());
+            RawPgClient.Message row = raw.read();
+            assertTrue(new String(row.body()).endsWith("2"), row.toString());
+            raw.readUntil('Z');
+        }
+    }
+
+    @Test
+    void cancelSessionWhileAResultStreamsEndsOnAMessageBoundary() throws Exception {
+        try (RawPgClient raw = new RawPgClient(proxy.port(), 16 * 1024);
+             Connection admin = proxy.connect("postgres"); Statement a = admin.createStatement()) {
+            raw.send(RawPgClient.startupPacket(196608, Map.of("user", "alice", "database", "postgres", "application_name", "edge-stream")));
+            raw.readUntil('Z');
+            raw.send(RawPgClient.query("SELECT repeat('y', 3000) FROM generate_series(1, 200000)"));
+            RawPgClient.Message first = raw.readUntil('D');
+            assertEquals('D', first.type());
+            Thread.sleep(300);
+            String id = proxy.sessions(x -> "edge-stream".equals(x.applicationName())).get(0).id().hex();
+            a.execute("CANCEL SESSION '" + id + "'");
+            RawPgClient.Message m;
+            do {
+                m = raw.read();
+            } while (m.type() == 'D');
+            assertEquals('E', m.type(), "after whole DataRows, an error: " + m);
+            String code = m.fields().get('C');
+            assertTrue("57P01".equals(code) || "57014".equals(code), m.toString());
+            if ("57014".equals(code)) {
+                assertEquals("57P01", raw.readUntil('E').fields().get('C'));
+            }
+            assertTrue(raw.closedByServer());
+        }
+        proxy.awaitSessions(l -> l.stream().noneMatch(x -> "edge-stream".equals(x.applicationName())), WAIT, "session ended");
+    }
+
+    @Test
+    void malformedExtendedMessagesEndOnlyThatConnection() throws Exception {
+        try (RawPgClient raw = login("edge-malformed")) {
+            raw.send(RawPgClient.message('P', "no terminators".getBytes()));
+            RawPgClient.Message m = raw.read();
+            assertEquals("08P01", m.fields().get('C'), m.toString());
+            assertTrue(raw.closedByServer());
+        }
+        try (RawPgClient raw = login("edge-formats")) {
+            raw.send(concat(
+                    RawPgClient.message('P', concat(RawPgClient.cstring("s"), RawPgClient.cstring("SHOW SESSIONS"), new byte[]{0, 0})),
+                    RawPgClient.message('B', concat(RawPgClient.cstring(""), RawPgClient.cstring("s"),
+                            new byte[]{0, 0, 0, 0, 0, 3, 0, 1, 0, 1, 0, 1})),
+                    RawPgClient.message('S', new byte[0])));
+            assertEquals('1', raw.read().type());
+            RawPgClient.Message error = raw.read();
+            assertEquals("08P01", error.fields().get('C'), "3 result formats for 15 columns: " + error);
+            raw.readUntil('Z');
+            raw.send(RawPgClient.query("SELECT 1"));
+            raw.readUntil('Z');
+        }
+        proxy.awaitSessions(l -> l.stream().noneMatch(x -> x.applicationName().startsWith("edge-m")), WAIT, "no leftovers");
+    }
+}
