@@ -47,8 +47,4 @@ final class CancelKeys {
         Entry e = byProcessId.get(processId);
         return e != null && MessageDigest.isEqual(e.secret(), secret) ? e.backendKey() : null;
     }
-
-    int size() {
-        return byProcessId.size();
-    }
 }

@@ -56,7 +56,8 @@ import java.util.List;
  *  AUTHENTICATING ── relay R/p exchanges; BackendKeyData swapped for pgbailiff's own
  *        │ first ReadyForQuery: session registered
  *        ▼
- *      READY ── relay both ways, session kept current from Q/P/B/E/C/S/F and Z/S
+ *      READY ── relay both ways, session kept current from Q/P/B/E/C/S/F and Z/S;
+ *        │      session-control statements answered here, in order with the backend's answers
  *        │ either side closes
  *        ▼
  *     CLOSED ── session removed, cancel key revoked; a statement still running is cancelled
@@ -132,10 +133,6 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
     FrontendHandler(ProxyContext proxy) {
         this.proxy = proxy;
         this.callerQuery = callerQuery(proxy.config().adminRoles());
-    }
-
-    State state() {
-        return state;
     }
 
     @Override
@@ -274,6 +271,10 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
                 case FrontendMessage.EXECUTE -> handleExecute(frame);
                 case FrontendMessage.CLOSE -> handleClose(frame);
                 case FrontendMessage.SYNC -> handleSync(frame);
+                case FrontendMessage.FUNCTION_CALL -> {
+                    session.onFunctionCall();
+                    toBackend(frame);
+                }
                 case FrontendMessage.COPY_DONE, FrontendMessage.COPY_FAIL -> {
                     copyIn = false;
                     toBackend(frame);
@@ -486,9 +487,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
         held = new ArrayDeque<>();
         answeringLocally = true;
         lookUpCaller(caller -> {
-            ProxySessionDirectory directory = new ProxySessionDirectory(proxy.registry(),
-                    Integer.toUnsignedLong(proxy.config().nodeId()), caller, String.valueOf(client.remoteAddress()));
-            execute(portal.statement().statement(), portal.parameters(), caller, directory, (result, error) -> {
+            execute(portal.statement().statement(), portal.parameters(), caller, (result, error) -> {
                 if (error != null) {
                     localError(error);
                 } else {
@@ -532,7 +531,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
         }
         localSinceSync = false;
         forwardedSinceSync = false;
-        toBackend(frame);
+        session.onSync();
+        writeToBackend(frame.content());
     }
 
     /** After an error in the extended protocol, everything up to the next Sync is discarded, as PostgreSQL does. */
@@ -602,32 +602,29 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
             finishLocalQuery(List.of(), parseError);
             return;
         }
-        lookUpCaller(caller -> {
-            ProxySessionDirectory directory = new ProxySessionDirectory(proxy.registry(),
-                    Integer.toUnsignedLong(proxy.config().nodeId()), caller, String.valueOf(client.remoteAddress()));
-            runInOrder(statements, 0, new ArrayList<>(), caller, directory);
-        });
+        lookUpCaller(caller -> runInOrder(statements, 0, new ArrayList<>(), caller));
     }
 
-    private void runInOrder(List<AdminStatement> statements, int index, List<AdminResult> results, Caller caller,
-                            ProxySessionDirectory directory) {
+    private void runInOrder(List<AdminStatement> statements, int index, List<AdminResult> results, Caller caller) {
         if (index == statements.size()) {
             finishLocalQuery(results, null);
             return;
         }
-        execute(statements.get(index), List.of(), caller, directory, (result, error) -> {
+        execute(statements.get(index), List.of(), caller, (result, error) -> {
             if (error != null) {
                 finishLocalQuery(results, error);
             } else {
                 results.add(result);
-                runInOrder(statements, index + 1, results, caller, directory);
+                runInOrder(statements, index + 1, results, caller);
             }
         });
     }
 
     /** Runs one session-control statement; {@code then} gets its result or error on this session's event loop. */
-    private void execute(AdminStatement statement, List<String> parameters, Caller caller, ProxySessionDirectory directory,
+    private void execute(AdminStatement statement, List<String> parameters, Caller caller,
                          java.util.function.BiConsumer<AdminResult, AdminSqlException> then) {
+        ProxySessionDirectory directory = new ProxySessionDirectory(proxy.registry(),
+                Integer.toUnsignedLong(proxy.config().nodeId()), caller, String.valueOf(client.remoteAddress()));
         CompletableFuture<AdminResult> result;
         try {
             if (session.transactionStatus() == BackendMessage.ReadyForQuery.FAILED_TRANSACTION) {
@@ -718,24 +715,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
     }
 
     private void toBackend(Object msg) {
-        ByteBuf bytes;
-        if (msg instanceof PgFrame frame) {
-            bytes = frame.content();
-            if (state == State.READY) {
-                try {
-                    track(frame);
-                } catch (IndexOutOfBoundsException e) {
-                    frame.release();
-                    throw new ProtocolException("invalid message format");
-                } catch (RuntimeException e) {
-                    frame.release();
-                    throw e;
-                }
-            }
-        } else {
-            bytes = (ByteBuf) msg;
-        }
-        writeToBackend(bytes);
+        writeToBackend(msg instanceof PgFrame frame ? frame.content() : (ByteBuf) msg);
     }
 
     private void writeToBackend(ByteBuf bytes) {
@@ -743,15 +723,6 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
         backend.write(bytes, backend.voidPromise());
         if (!backend.isWritable()) {
             client.config().setAutoRead(false);
-        }
-    }
-
-    private void track(PgFrame frame) {
-        switch (frame.type()) {
-            case FrontendMessage.SYNC -> session.onSync();
-            case FrontendMessage.FUNCTION_CALL -> session.onFunctionCall();
-            default -> {
-            }
         }
     }
 

@@ -73,11 +73,6 @@ public final class ProxyServer implements AutoCloseable {
         return context.registry();
     }
 
-    /** Live client cancel keys; one per session past its BackendKeyData. */
-    public int cancelKeyCount() {
-        return context.cancelKeys().size();
-    }
-
     public Config config() {
         return context.config();
     }
