@@ -2,8 +2,6 @@ package io.pgbailiff.it;
 
 import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.util.internal.PlatformDependent;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.util.Map;
@@ -15,22 +13,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * A client that reads a large result slowly holds back the backend instead of filling the
  * proxy's memory: the proxy stops reading from the backend while the client's socket is full.
  */
-class BackpressureIT {
+class BackpressureIT extends ProxyTestBase {
     private static final long RESULT_BYTES = 50L * 1024 * 1024;
     /** What the proxy may hold for one slow session: a few socket reads and the write buffer high-water mark. */
     private static final long BOUND = 8L * 1024 * 1024;
-    private static TestProxy proxy;
-
-    @BeforeAll
-    static void start() {
-        proxy = TestProxy.start();
-    }
-
-    @AfterAll
-    static void stop() {
-        proxy.close();
-    }
-
     @Test
     void fiftyMegabyteResultReadSlowlyKeepsProxyMemoryBounded() throws Exception {
         long baseline = proxyBufferMemory();

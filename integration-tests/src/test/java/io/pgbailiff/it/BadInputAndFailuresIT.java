@@ -1,7 +1,5 @@
 package io.pgbailiff.it;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -14,6 +12,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -26,19 +25,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Bad input gets a protocol error and a closed connection for that client only; a backend that
  * cannot be reached gets the client a clear FATAL error promptly, never a hang.
  */
-class BadInputAndFailuresIT {
-    private static TestProxy proxy;
-
-    @BeforeAll
-    static void start() {
-        proxy = TestProxy.start();
-    }
-
-    @AfterAll
-    static void stop() {
-        proxy.close();
-    }
-
+class BadInputAndFailuresIT extends ProxyTestBase {
     private static RawPgClient.Message fatalAfter(byte[] bytes) throws IOException {
         try (RawPgClient raw = new RawPgClient(proxy.port())) {
             raw.setTimeout(5000);
@@ -128,14 +115,7 @@ class BadInputAndFailuresIT {
         try (Connection victim = proxy.connect("alice", null, "ApplicationName", "terminated");
              Statement s = victim.createStatement();
              Connection admin = TestPostgres.get().superuser()) {
-            var result = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
-                try {
-                    s.execute("SELECT pg_sleep(30)");
-                    return null;
-                } catch (SQLException e) {
-                    return e;
-                }
-            });
+            CompletableFuture<SQLException> result = Async.execute(s, "SELECT pg_sleep(30)");
             proxy.awaitSessions(l -> l.stream().anyMatch(x -> "terminated".equals(x.applicationName())
                     && x.activeQuery() != null), Duration.ofSeconds(5), "statement running");
             int pid = proxy.sessions(x -> "terminated".equals(x.applicationName())).get(0).backendPid();

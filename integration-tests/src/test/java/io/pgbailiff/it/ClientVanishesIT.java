@@ -1,8 +1,6 @@
 package io.pgbailiff.it;
 
 import io.pgbailiff.adminsql.SessionSnapshot;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import javax.net.SocketFactory;
@@ -30,20 +28,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * statement on the backend, the backend process ends, and the session leaves the registry. The
  * backend is checked directly in {@code pg_stat_activity}, not through the proxy.
  */
-class ClientVanishesIT {
+class ClientVanishesIT extends ProxyTestBase {
     private static final Duration GONE_WITHIN = Duration.ofSeconds(5);
-
-    private static TestProxy proxy;
-
-    @BeforeAll
-    static void start() {
-        proxy = TestProxy.start();
-    }
-
-    @AfterAll
-    static void stop() {
-        proxy.close();
-    }
 
     @Test
     void killedPsqlLeavesNoBackendRunningItsStatement() {
@@ -54,8 +40,7 @@ class ClientVanishesIT {
         try (ClientProcess p = ClientProcess.start(psql, Map.of("PGAPPNAME", app), List.of(
                 "-h", "127.0.0.1", "-p", Integer.toString(proxy.port()), "-U", "postgres", "-d", "postgres",
                 "-X", "-v", "ON_ERROR_STOP=1", "-c", "select pg_sleep(60) /* " + marker + " */"))) {
-            SessionSnapshot session = awaitRunning(app, marker);
-            BackendActivity.awaitActive(marker, Duration.ofSeconds(10));
+            SessionSnapshot session = proxy.awaitRunning(app, marker);
 
             p.process().destroyForcibly();
             assertTrue(p.waitFor(Duration.ofSeconds(5)), "psql killed");
@@ -74,8 +59,7 @@ class ClientVanishesIT {
                     "application_name", app)));
             raw.readUntil('Z');
             raw.send(RawPgClient.query("select pg_sleep(60) /* " + marker + " */"));
-            session = awaitRunning(app, marker);
-            BackendActivity.awaitActive(marker, Duration.ofSeconds(10));
+            session = proxy.awaitRunning(app, marker);
             // closed without a Terminate message
         }
         assertBackendAndSessionGone(app, marker, session.backendPid());
@@ -93,16 +77,8 @@ class ClientVanishesIT {
         try (Connection c = proxy.connect("bob", null, "ApplicationName", app,
                 "socketFactory", CapturingSocketFactory.class.getName(), "socketFactoryArg", app);
              Statement s = c.createStatement()) {
-            CompletableFuture<SQLException> result = CompletableFuture.supplyAsync(() -> {
-                try {
-                    s.execute("select pg_sleep(60) /* " + marker + " */");
-                    return null;
-                } catch (SQLException e) {
-                    return e;
-                }
-            });
-            SessionSnapshot session = awaitRunning(app, marker);
-            BackendActivity.awaitActive(marker, Duration.ofSeconds(10));
+            CompletableFuture<SQLException> result = Async.execute(s, "select pg_sleep(60) /* " + marker + " */");
+            SessionSnapshot session = proxy.awaitRunning(app, marker);
 
             Socket socket = CapturingSocketFactory.SOCKETS.remove(app);
             assertNotNull(socket, "pgjdbc used the capturing socket factory");
@@ -112,16 +88,6 @@ class ClientVanishesIT {
             assertNotNull(result.get(10, TimeUnit.SECONDS), "the statement failed on the client");
             assertBackendAndSessionGone(app, marker, session.backendPid());
         }
-    }
-
-    private static SessionSnapshot awaitRunning(String app, String marker) {
-        proxy.awaitSessions(list -> list.stream().anyMatch(s -> running(s, app, marker)), Duration.ofSeconds(15),
-                app + " running its statement");
-        return proxy.sessions(s -> running(s, app, marker)).get(0);
-    }
-
-    private static boolean running(SessionSnapshot s, String app, String marker) {
-        return app.equals(s.applicationName()) && s.activeQuery() != null && s.activeQuery().contains(marker);
     }
 
     private static void assertBackendAndSessionGone(String app, String marker, int backendPid) {

@@ -1,8 +1,5 @@
 package io.pgbailiff.it;
 
-import io.pgbailiff.adminsql.SessionSnapshot;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.sql.Connection;
@@ -12,7 +9,6 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.sql.Timestamp;
 import java.time.Duration;
-import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -22,36 +18,13 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Session-control statements through pgjdbc's extended protocol: prepared, parameterised, binary. */
-class ExtendedSessionControlIT {
-    private static final Duration WAIT = Duration.ofSeconds(5);
-    private static TestProxy proxy;
-
-    @BeforeAll
-    static void start() {
-        proxy = TestProxy.start();
-    }
-
-    @AfterAll
-    static void stop() {
-        proxy.close();
-    }
-
-    private static SessionSnapshot session(String app) {
-        List<SessionSnapshot> found = proxy.sessions(s -> app.equals(s.applicationName()));
-        assertEquals(1, found.size(), app + ": " + found);
-        return found.get(0);
-    }
-
-    private static void awaitGone(String app) {
-        proxy.awaitSessions(l -> l.stream().noneMatch(s -> app.equals(s.applicationName())), WAIT, app + " ended");
-    }
-
+class ExtendedSessionControlIT extends ProxyTestBase {
     @Test
     void preparedShowSessionsExecutedTenTimesWithBinaryResults() throws Exception {
         try (Connection c = proxy.connect("postgres", null, "ApplicationName", "ext-show", "prepareThreshold", "1",
                 "binaryTransfer", "true");
              PreparedStatement ps = c.prepareStatement("SHOW SESSIONS")) {
-            String own = session("ext-show").id().hex();
+            String own = proxy.session("ext-show").id().hex();
             for (int i = 0; i < 10; i++) {
                 boolean found = false;
                 try (ResultSet rs = ps.executeQuery()) {
@@ -60,10 +33,10 @@ class ExtendedSessionControlIT {
                         if (own.equals(rs.getString("session_id"))) {
                             found = true;
                             assertEquals(1L, rs.getLong("node_id"));
-                            assertEquals(session("ext-show").backendPid(), rs.getInt("backend_pid"));
+                            assertEquals(proxy.session("ext-show").backendPid(), rs.getInt("backend_pid"));
                             assertFalse(rs.getBoolean("tls"));
                             Timestamp started = rs.getTimestamp("session_start");
-                            assertEquals(session("ext-show").sessionStart().toEpochMilli(), started.getTime());
+                            assertEquals(proxy.session("ext-show").sessionStart().toEpochMilli(), started.getTime());
                             assertTrue(rs.getLong("num_txns_executed") >= 0);
                         }
                     }
@@ -82,16 +55,16 @@ class ExtendedSessionControlIT {
         try (Connection admin = proxy.connect("postgres", null, "ApplicationName", "ext-admin");
              PreparedStatement cancel = admin.prepareStatement("CANCEL SESSION ?")) {
             try (Connection v1 = proxy.connect("bob", null, "ApplicationName", "ext-victim-hex")) {
-                cancel.setString(1, session("ext-victim-hex").id().hex());
+                cancel.setString(1, proxy.session("ext-victim-hex").id().hex());
                 cancel.execute();
-                awaitGone("ext-victim-hex");
+                proxy.awaitGone("ext-victim-hex");
                 SQLException e = assertThrows(SQLException.class, () -> v1.createStatement().execute("SELECT 1"));
                 assertTrue("57P01".equals(e.getSQLState()) || "08006".equals(e.getSQLState()), e.getSQLState());
             }
             try (Connection v2 = proxy.connect("bob", null, "ApplicationName", "ext-victim-uuid")) {
-                cancel.setString(1, session("ext-victim-uuid").id().uuid().toUpperCase());
+                cancel.setString(1, proxy.session("ext-victim-uuid").id().uuid().toUpperCase());
                 cancel.execute();
-                awaitGone("ext-victim-uuid");
+                proxy.awaitGone("ext-victim-uuid");
             }
             cancel.setString(1, "00000000000000000000000000000001");
             assertEquals("42704", assertThrows(SQLException.class, cancel::execute).getSQLState());
@@ -107,18 +80,9 @@ class ExtendedSessionControlIT {
              Connection admin = proxy.connect("postgres", null, "ApplicationName", "ext-md-admin");
              Statement v = victim.createStatement();
              PreparedStatement interrupt = admin.prepareStatement("SELECT md_interrupt_server_connection(?)")) {
-            CompletableFuture<SQLException> result = CompletableFuture.supplyAsync(() -> {
-                try {
-                    v.execute("SELECT pg_sleep(30)");
-                    return null;
-                } catch (SQLException e) {
-                    return e;
-                }
-            });
-            proxy.awaitSessions(l -> l.stream().anyMatch(s -> "ext-md-victim".equals(s.applicationName())
-                    && "SELECT pg_sleep(30)".equals(s.activeQuery())), WAIT, "victim running");
-            Thread.sleep(200);
-            interrupt.setString(1, session("ext-md-victim").id().uuid());
+            CompletableFuture<SQLException> result = Async.execute(v, "SELECT pg_sleep(30)");
+            proxy.awaitRunning("ext-md-victim", "SELECT pg_sleep(30)");
+            interrupt.setString(1, proxy.session("ext-md-victim").id().uuid());
             try (ResultSet rs = interrupt.executeQuery()) {
                 assertTrue(rs.next());
                 assertTrue(rs.getBoolean(1));
@@ -174,69 +138,34 @@ class ExtendedSessionControlIT {
         }
     }
 
-    private static byte[] parse(String name, String sql) {
-        return RawPgClient.message('P', concat(RawPgClient.cstring(name), RawPgClient.cstring(sql), new byte[]{0, 0}));
-    }
-
-    private static byte[] bind(String portal, String statement) {
-        return RawPgClient.message('B', concat(RawPgClient.cstring(portal), RawPgClient.cstring(statement),
-                new byte[]{0, 0, 0, 0, 0, 0}));
-    }
-
-    private static byte[] describePortal(String portal) {
-        return RawPgClient.message('D', concat(new byte[]{'P'}, RawPgClient.cstring(portal)));
-    }
-
-    private static byte[] execute(String portal) {
-        return RawPgClient.message('E', concat(RawPgClient.cstring(portal), new byte[]{0, 0, 0, 0}));
-    }
-
-    private static byte[] concat(byte[]... parts) {
-        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
-        for (byte[] p : parts) {
-            out.writeBytes(p);
-        }
-        return out.toByteArray();
-    }
-
-    private static String responseTypes(RawPgClient raw) throws java.io.IOException {
-        StringBuilder types = new StringBuilder();
-        RawPgClient.Message m;
-        do {
-            m = raw.read();
-            types.append(m.type());
-        } while (m.type() != 'Z');
-        return types.toString();
-    }
-
     /** One pipeline, one Sync: forwarded, local and forwarded statements answered in the order sent. */
     @Test
     void pipelineMixingLocalAndForwardedStatementsBeforeOneSync() throws Exception {
         try (RawPgClient raw = new RawPgClient(proxy.port())) {
             raw.send(RawPgClient.startupPacket(196608, java.util.Map.of("user", "alice", "database", "postgres")));
             raw.readUntil('Z');
-            raw.send(concat(
-                    parse("", "SELECT 1"), bind("", ""), describePortal(""), execute(""),
-                    parse("", "SHOW SESSIONS"), bind("", ""), describePortal(""), execute(""),
-                    parse("", "SELECT 2"), bind("", ""), describePortal(""), execute(""),
-                    RawPgClient.message('S', new byte[0])));
-            assertEquals("12TDC" + "12TDC" + "12TDC" + "Z", responseTypes(raw));
+            raw.send(RawPgClient.concat(
+                    RawPgClient.parse("", "SELECT 1"), RawPgClient.bind("", ""), RawPgClient.describePortal(""), RawPgClient.execute(""),
+                    RawPgClient.parse("", "SHOW SESSIONS"), RawPgClient.bind("", ""), RawPgClient.describePortal(""), RawPgClient.execute(""),
+                    RawPgClient.parse("", "SELECT 2"), RawPgClient.bind("", ""), RawPgClient.describePortal(""), RawPgClient.execute(""),
+                    RawPgClient.sync()));
+            assertEquals("12TDC" + "12TDC" + "12TDC" + "Z", raw.responseTypes());
 
-            raw.send(concat(
-                    parse("", "SELECT 1/0"), bind("", ""), execute(""),
-                    parse("", "SHOW SESSIONS"), bind("", ""), describePortal(""), execute(""),
-                    RawPgClient.message('S', new byte[0])));
-            assertEquals("1EZ", responseTypes(raw), "after an error everything up to Sync is skipped");
+            raw.send(RawPgClient.concat(
+                    RawPgClient.parse("", "SELECT 1/0"), RawPgClient.bind("", ""), RawPgClient.execute(""),
+                    RawPgClient.parse("", "SHOW SESSIONS"), RawPgClient.bind("", ""), RawPgClient.describePortal(""), RawPgClient.execute(""),
+                    RawPgClient.sync()));
+            assertEquals("1EZ", raw.responseTypes(), "after an error everything up to Sync is skipped");
 
-            raw.send(concat(
-                    parse("", "SHOW SESSIONS"), bind("", ""), execute(""),
-                    parse("", "SELECT 1/0"), bind("", ""), execute(""),
-                    parse("", "SHOW QUERIES"), bind("", ""), execute(""),
-                    RawPgClient.message('S', new byte[0])));
-            assertEquals("12DC" + "1E" + "Z", responseTypes(raw), "1/0 fails at Bind, where PostgreSQL plans it");
+            raw.send(RawPgClient.concat(
+                    RawPgClient.parse("", "SHOW SESSIONS"), RawPgClient.bind("", ""), RawPgClient.execute(""),
+                    RawPgClient.parse("", "SELECT 1/0"), RawPgClient.bind("", ""), RawPgClient.execute(""),
+                    RawPgClient.parse("", "SHOW QUERIES"), RawPgClient.bind("", ""), RawPgClient.execute(""),
+                    RawPgClient.sync()));
+            assertEquals("12DC" + "1E" + "Z", raw.responseTypes(), "1/0 fails at Bind, where PostgreSQL plans it");
 
             raw.send(RawPgClient.query("SELECT 3"));
-            assertEquals("TDCZ", responseTypes(raw), "the session goes on normally");
+            assertEquals("TDCZ", raw.responseTypes(), "the session goes on normally");
         }
     }
 }

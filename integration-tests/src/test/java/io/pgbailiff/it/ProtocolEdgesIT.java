@@ -1,11 +1,8 @@
 package io.pgbailiff.it;
 
 import io.pgbailiff.adminsql.SessionStatus;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import java.io.ByteArrayOutputStream;
 import java.sql.Connection;
 import java.sql.Statement;
 import java.time.Duration;
@@ -15,33 +12,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Protocol corners where session tracking or session control could lose its footing. */
-class ProtocolEdgesIT {
+class ProtocolEdgesIT extends ProxyTestBase {
     private static final Duration WAIT = Duration.ofSeconds(5);
-    private static TestProxy proxy;
-
-    @BeforeAll
-    static void start() {
-        proxy = TestProxy.start();
-    }
-
-    @AfterAll
-    static void stop() {
-        proxy.close();
-    }
-
     private static RawPgClient login(String app) throws Exception {
         RawPgClient raw = new RawPgClient(proxy.port());
         raw.send(RawPgClient.startupPacket(196608, Map.of("user", "postgres", "database", "postgres", "application_name", app)));
         raw.readUntil('Z');
         return raw;
-    }
-
-    private static byte[] concat(byte[]... parts) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        for (byte[] p : parts) {
-            out.writeBytes(p);
-        }
-        return out.toByteArray();
     }
 
     /**
@@ -55,14 +32,11 @@ class ProtocolEdgesIT {
             s.execute("CREATE TABLE edge_copy (v int)");
         }
         try (RawPgClient raw = login("edge-copy")) {
-            byte[] sync = RawPgClient.message('S', new byte[0]);
-            raw.send(concat(
-                    RawPgClient.message('P', concat(RawPgClient.cstring(""), RawPgClient.cstring("COPY edge_copy FROM STDIN"), new byte[]{0, 0})),
-                    RawPgClient.message('B', concat(RawPgClient.cstring(""), RawPgClient.cstring(""), new byte[]{0, 0, 0, 0, 0, 0})),
-                    RawPgClient.message('E', concat(RawPgClient.cstring(""), new byte[]{0, 0, 0, 0})),
-                    sync));
+            byte[] sync = RawPgClient.sync();
+            raw.send(RawPgClient.concat(RawPgClient.parse("", "COPY edge_copy FROM STDIN"), RawPgClient.bind("", ""),
+                    RawPgClient.execute(""), sync));
             raw.readUntil('G');
-            raw.send(concat(RawPgClient.message('d', "1\n2\n".getBytes()), RawPgClient.message('c', new byte[0]), sync));
+            raw.send(RawPgClient.concat(RawPgClient.message('d', "1\n2\n".getBytes()), RawPgClient.message('c', new byte[0]), sync));
             RawPgClient.Message done = raw.readUntil('C');
             assertEquals("COPY 2", new String(done.body(), 0, done.body().length - 1));
             raw.readUntil('Z');
@@ -115,11 +89,11 @@ class ProtocolEdgesIT {
             assertTrue(raw.closedByServer());
         }
         try (RawPgClient raw = login("edge-formats")) {
-            raw.send(concat(
-                    RawPgClient.message('P', concat(RawPgClient.cstring("s"), RawPgClient.cstring("SHOW SESSIONS"), new byte[]{0, 0})),
-                    RawPgClient.message('B', concat(RawPgClient.cstring(""), RawPgClient.cstring("s"),
+            raw.send(RawPgClient.concat(
+                    RawPgClient.parse("s", "SHOW SESSIONS"),
+                    RawPgClient.message('B', RawPgClient.concat(RawPgClient.cstring(""), RawPgClient.cstring("s"),
                             new byte[]{0, 0, 0, 0, 0, 3, 0, 1, 0, 1, 0, 1})),
-                    RawPgClient.message('S', new byte[0])));
+                    RawPgClient.sync()));
             assertEquals('1', raw.read().type());
             RawPgClient.Message error = raw.read();
             assertEquals("08P01", error.fields().get('C'), "3 result formats for 15 columns: " + error);

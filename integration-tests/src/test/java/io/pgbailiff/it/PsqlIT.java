@@ -1,6 +1,5 @@
 package io.pgbailiff.it;
 
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -24,22 +23,13 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * The real {@code psql} through pgbailiff. psql connects with the default sslmode (prefer), so
  * it first sends an SSLRequest, which pgbailiff answers with 'N'.
  */
-class PsqlIT {
+class PsqlIT extends ProxyTestBase {
     private static Path psql;
-    private static TestProxy proxy;
 
     @BeforeAll
-    static void start() {
+    static void findPsql() {
         psql = ClientProcess.onPath("psql").orElse(null);
         assumeTrue(psql != null, "psql is not on the PATH: skipping the psql tests");
-        proxy = TestProxy.start();
-    }
-
-    @AfterAll
-    static void stop() {
-        if (proxy != null) {
-            proxy.close();
-        }
     }
 
     /** psql through the proxy as postgres, with the given application name and extra arguments. */

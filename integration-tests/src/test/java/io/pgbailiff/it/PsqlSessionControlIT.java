@@ -1,7 +1,5 @@
 package io.pgbailiff.it;
 
-import io.pgbailiff.adminsql.SessionSnapshot;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -21,23 +19,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** The seed documents' statements, verbatim, typed into psql. */
-class PsqlSessionControlIT {
-    private static final Duration WAIT = Duration.ofSeconds(5);
+class PsqlSessionControlIT extends ProxyTestBase {
     private static Path psql;
-    private static TestProxy proxy;
 
     @BeforeAll
-    static void start() {
+    static void findPsql() {
         psql = ClientProcess.onPath("psql").orElse(null);
         assumeTrue(psql != null, "psql is not on the PATH: skipping the psql tests");
-        proxy = TestProxy.start();
-    }
-
-    @AfterAll
-    static void stop() {
-        if (proxy != null) {
-            proxy.close();
-        }
     }
 
     private static String psql(String sql) {
@@ -49,16 +37,6 @@ class PsqlSessionControlIT {
         }
     }
 
-    private static SessionSnapshot session(String app) {
-        List<SessionSnapshot> found = proxy.sessions(s -> app.equals(s.applicationName()));
-        assertEquals(1, found.size(), app + ": " + found);
-        return found.get(0);
-    }
-
-    private static void awaitGone(String app) {
-        proxy.awaitSessions(l -> l.stream().noneMatch(s -> app.equals(s.applicationName())), WAIT, app + " ended");
-    }
-
     @Test
     void cockroachDbExamples() throws Exception {
         try (Connection root = proxy.connect("root", null, "ApplicationName", "psql-root");
@@ -67,20 +45,20 @@ class PsqlSessionControlIT {
              Connection max3 = proxy.connect("maxroach", null, "ApplicationName", "psql-max3")) {
             String shown = psql("SHOW SESSIONS;");
             assertTrue(shown.contains("node_id") && shown.contains("session_id") && shown.contains("user_name"), shown);
-            assertTrue(shown.contains(session("psql-max1").id().hex()), shown);
+            assertTrue(shown.contains(proxy.session("psql-max1").id().hex()), shown);
 
-            String id = session("psql-max1").id().hex();
+            String id = proxy.session("psql-max1").id().hex();
             assertEquals("CANCEL SESSIONS 1\n", psql("CANCEL SESSION '" + id + "';"));
-            awaitGone("psql-max1");
+            proxy.awaitGone("psql-max1");
 
             assertEquals("CANCEL SESSIONS 1\n", psql("CANCEL SESSIONS (SELECT session_id FROM [SHOW SESSIONS]\n"
                     + "       WHERE username = 'root');"));
-            awaitGone("psql-root");
+            proxy.awaitGone("psql-root");
 
             assertEquals("CANCEL SESSIONS 2\n", psql("CANCEL SESSIONS (WITH x AS (SHOW SESSIONS) SELECT session_id FROM x\n"
                     + "      WHERE user_name = 'maxroach');"));
-            awaitGone("psql-max2");
-            awaitGone("psql-max3");
+            proxy.awaitGone("psql-max2");
+            proxy.awaitGone("psql-max3");
         }
     }
 
@@ -92,16 +70,8 @@ class PsqlSessionControlIT {
         try (Connection victim = proxy.connect("bob", null, "ApplicationName", "psql-md-victim");
              Statement v = victim.createStatement()) {
             String sql = "CREATE TABLE psql_md_t AS SELECT pg_sleep(30)::text AS slept";
-            CompletableFuture<SQLException> result = CompletableFuture.supplyAsync(() -> {
-                try {
-                    v.execute(sql);
-                    return null;
-                } catch (SQLException e) {
-                    return e;
-                }
-            });
-            proxy.awaitSessions(l -> l.stream().anyMatch(s -> sql.equals(s.activeQuery())), WAIT, "CREATE TABLE running");
-            Thread.sleep(200);
+            CompletableFuture<SQLException> result = Async.execute(v, sql);
+            proxy.awaitRunning("psql-md-victim", sql);
             String out = psql("-- Interrupt all connections where a `CREATE TABLE` query is running\n"
                     + "SELECT md_interrupt_server_connection(client_connection_id)\n"
                     + "FROM md_active_server_connections()\n"

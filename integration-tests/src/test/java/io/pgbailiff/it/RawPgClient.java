@@ -87,6 +87,48 @@ public final class RawPgClient implements AutoCloseable {
         return message('Q', cstring(sql));
     }
 
+    /** Parse of an unnamed-parameter statement. */
+    public static byte[] parse(String name, String sql) {
+        return message('P', concat(cstring(name), cstring(sql), new byte[]{0, 0}));
+    }
+
+    /** Bind with no parameters and text results. */
+    public static byte[] bind(String portal, String statement) {
+        return message('B', concat(cstring(portal), cstring(statement), new byte[]{0, 0, 0, 0, 0, 0}));
+    }
+
+    public static byte[] describePortal(String portal) {
+        return message('D', concat(new byte[]{'P'}, cstring(portal)));
+    }
+
+    /** Execute with no row limit. */
+    public static byte[] execute(String portal) {
+        return message('E', concat(cstring(portal), new byte[]{0, 0, 0, 0}));
+    }
+
+    public static byte[] sync() {
+        return message('S', new byte[0]);
+    }
+
+    public static byte[] concat(byte[]... parts) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        for (byte[] p : parts) {
+            out.writeBytes(p);
+        }
+        return out.toByteArray();
+    }
+
+    /** The type bytes of the messages up to and including the next ReadyForQuery. */
+    public String responseTypes() throws IOException {
+        StringBuilder types = new StringBuilder();
+        Message m;
+        do {
+            m = read();
+            types.append(m.type());
+        } while (m.type() != 'Z');
+        return types.toString();
+    }
+
     public static byte[] cstring(String s) {
         byte[] b = s.getBytes(StandardCharsets.UTF_8);
         byte[] r = new byte[b.length + 1];

@@ -1,7 +1,5 @@
 package io.pgbailiff.it;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.postgresql.PGConnection;
 import org.postgresql.PGNotification;
@@ -28,19 +26,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Everything an application does over pgjdbc works through pgbailiff exactly as directly. */
-class RelayJdbcIT {
-    private static TestProxy proxy;
-
-    @BeforeAll
-    static void start() {
-        proxy = TestProxy.start();
-    }
-
-    @AfterAll
-    static void stop() {
-        proxy.close();
-    }
-
+class RelayJdbcIT extends ProxyTestBase {
     @Test
     void simpleQueryProtocol() throws Exception {
         try (Connection c = proxy.connect("postgres", null, "preferQueryMode", "simple");

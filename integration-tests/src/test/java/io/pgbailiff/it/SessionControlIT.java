@@ -1,9 +1,6 @@
 package io.pgbailiff.it;
 
-import io.pgbailiff.adminsql.SessionSnapshot;
 import io.pgbailiff.adminsql.SessionStatus;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.sql.Connection;
@@ -14,7 +11,6 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -24,54 +20,10 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Session-control statements in the simple query protocol, with their effects on real sessions. */
-class SessionControlIT {
+class SessionControlIT extends ProxyTestBase {
     private static final Duration WAIT = Duration.ofSeconds(5);
-    private static TestProxy proxy;
-
-    @BeforeAll
-    static void start() {
-        proxy = TestProxy.start();
-    }
-
-    @AfterAll
-    static void stop() {
-        proxy.close();
-    }
-
     private static Connection simple(String user, String app) throws SQLException {
         return proxy.connect(user, null, "ApplicationName", app, "preferQueryMode", "simple");
-    }
-
-    private static SessionSnapshot session(String app) {
-        List<SessionSnapshot> found = proxy.sessions(s -> app.equals(s.applicationName()));
-        assertEquals(1, found.size(), app + ": " + found);
-        return found.get(0);
-    }
-
-    private static CompletableFuture<SQLException> runAsync(Statement s, String sql) {
-        return CompletableFuture.supplyAsync(() -> {
-            try {
-                s.execute(sql);
-                return null;
-            } catch (SQLException e) {
-                return e;
-            }
-        });
-    }
-
-    private static void awaitRunning(String app, String sql) {
-        proxy.awaitSessions(l -> l.stream().anyMatch(s -> app.equals(s.applicationName()) && sql.equals(s.activeQuery())),
-                WAIT, app + " running " + sql);
-        Waits.until(() -> {
-            try (Connection c = TestPostgres.get().superuser(); Statement st = c.createStatement()) {
-                ResultSet rs = st.executeQuery("SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND pid = "
-                        + session(app).backendPid());
-                rs.next();
-                return rs.getInt(1) == 1;
-            } catch (SQLException e) {
-                return false;
-            }
-        }, WAIT, app + " active on the backend");
     }
 
     @Test
@@ -87,13 +39,13 @@ class SessionControlIT {
                     "application_name", "active_queries", "last_active_query", "session_start", "active_query_start",
                     "num_txns_executed", "database_name", "backend_pid", "tls"), names);
             boolean own = false;
-            String id = session("ctl-show").id().hex();
+            String id = proxy.session("ctl-show").id().hex();
             while (rs.next()) {
                 if (id.equals(rs.getString("session_id"))) {
                     own = true;
                     assertEquals("postgres", rs.getString("user_name"));
                     assertEquals("SHOW SESSIONS", rs.getString("active_queries"));
-                    assertEquals(session("ctl-show").backendPid(), rs.getInt("backend_pid"));
+                    assertEquals(proxy.session("ctl-show").backendPid(), rs.getInt("backend_pid"));
                     assertFalse(rs.getBoolean("tls"));
                 }
             }
@@ -121,7 +73,7 @@ class SessionControlIT {
              Statement v = victim.createStatement(); Statement a = admin.createStatement()) {
             v.execute("BEGIN");
             v.execute("CREATE TEMP TABLE gone (x int)");
-            String id = session("ctl-victim").id().hex();
+            String id = proxy.session("ctl-victim").id().hex();
             a.execute("CANCEL SESSION '" + id + "'");
             SQLException e = assertThrows(SQLException.class, () -> v.execute("SELECT 1"));
             assertTrue("57P01".equals(e.getSQLState()) || "08006".equals(e.getSQLState()), e.getSQLState() + " " + e.getMessage());
@@ -140,7 +92,7 @@ class SessionControlIT {
             proxy.awaitSessions(l -> l.stream().noneMatch(s -> "seed-root".equals(s.applicationName())), WAIT, "root ended");
             a.execute("CANCEL SESSIONS (WITH x AS (SHOW SESSIONS) SELECT session_id FROM x\n      WHERE user_name = 'maxroach');");
             proxy.awaitSessions(l -> l.stream().noneMatch(s -> s.applicationName().startsWith("seed-max")), WAIT, "maxroach ended");
-            assertEquals(SessionStatus.IDLE, session("seed-alice").status(), "other users' sessions stay");
+            assertEquals(SessionStatus.IDLE, proxy.session("seed-alice").status(), "other users' sessions stay");
             try (Statement s = other.createStatement()) {
                 assertTrue(s.executeQuery("SELECT 1").next());
             }
@@ -173,17 +125,17 @@ class SessionControlIT {
         try (Connection bob = simple("bob", "priv-bob"); Connection boss = simple("boss", "priv-boss");
              Connection alice = simple("alice", "priv-alice"); Connection signaller = simple("signaller", "priv-sig");
              Statement a = alice.createStatement(); Statement sig = signaller.createStatement()) {
-            String bobId = session("priv-bob").id().hex();
-            String bossId = session("priv-boss").id().hex();
+            String bobId = proxy.session("priv-bob").id().hex();
+            String bossId = proxy.session("priv-boss").id().hex();
             SQLException denied = assertThrows(SQLException.class, () -> a.execute("CANCEL SESSION '" + bobId + "'"));
             assertEquals("42501", denied.getSQLState());
-            assertEquals(SessionStatus.IDLE, session("priv-bob").status());
+            assertEquals(SessionStatus.IDLE, proxy.session("priv-bob").status());
             assertEquals("42501", assertThrows(SQLException.class,
                     () -> sig.execute("CANCEL SESSION '" + bossId + "'")).getSQLState(), "nobody but a superuser cancels a superuser");
             sig.execute("CANCEL SESSION '" + bobId + "'");
             proxy.awaitSessions(l -> l.stream().noneMatch(s -> "priv-bob".equals(s.applicationName())), WAIT, "bob ended");
             try (Connection alice2 = simple("alice", "priv-alice2")) {
-                a.execute("CANCEL SESSION '" + session("priv-alice2").id().uuid() + "'");
+                a.execute("CANCEL SESSION '" + proxy.session("priv-alice2").id().uuid() + "'");
                 proxy.awaitSessions(l -> l.stream().noneMatch(s -> "priv-alice2".equals(s.applicationName())), WAIT,
                         "alice cancels her own session");
             }
@@ -241,8 +193,8 @@ class SessionControlIT {
     void cancelQueryCancelsOnlyTheStatement() throws Exception {
         try (Connection victim = simple("bob", "cq-victim"); Connection admin = simple("postgres", "cq-admin");
              Statement v = victim.createStatement(); Statement a = admin.createStatement()) {
-            var result = runAsync(v, "SELECT pg_sleep(30)");
-            awaitRunning("cq-victim", "SELECT pg_sleep(30)");
+            var result = Async.execute(v, "SELECT pg_sleep(30)");
+            proxy.awaitRunning("cq-victim", "SELECT pg_sleep(30)");
             ResultSet rs = a.executeQuery("SELECT query_id FROM [SHOW QUERIES] WHERE query = 'SELECT pg_sleep(30)'");
             assertTrue(rs.next());
             String queryId = rs.getString(1);
@@ -260,8 +212,8 @@ class SessionControlIT {
         try (Connection victim = simple("bob", "md-victim"); Connection admin = simple("postgres", "md-admin");
              Statement v = victim.createStatement(); Statement a = admin.createStatement()) {
             String sql = "CREATE TABLE md_victim_t AS SELECT pg_sleep(30)::text AS slept";
-            var result = runAsync(v, sql);
-            awaitRunning("md-victim", sql);
+            var result = Async.execute(v, sql);
+            proxy.awaitRunning("md-victim", sql);
             ResultSet rs = a.executeQuery("SELECT md_interrupt_server_connection(client_connection_id)\n"
                     + "FROM md_active_server_connections()\nWHERE client_query ILIKE 'CREATE TABLE%';");
             assertTrue(rs.next());
@@ -286,11 +238,11 @@ class SessionControlIT {
              Statement v = victim.createStatement(); Statement w = waiter.createStatement(); Statement a = admin.createStatement()) {
             v.execute("BEGIN");
             v.execute("UPDATE md_locked SET v = 1 WHERE id = 1");
-            assertEquals(SessionStatus.IDLE_IN_TRANSACTION, session("lock-victim").status());
-            var blocked = runAsync(w, "UPDATE md_locked SET v = 2 WHERE id = 1");
+            assertEquals(SessionStatus.IDLE_IN_TRANSACTION, proxy.session("lock-victim").status());
+            var blocked = Async.execute(w, "UPDATE md_locked SET v = 2 WHERE id = 1");
             Thread.sleep(300);
             assertFalse(blocked.isDone(), "the waiter is blocked on the victim's row lock");
-            String uuid = session("lock-victim").id().uuid();
+            String uuid = proxy.session("lock-victim").id().uuid();
             ResultSet rs = a.executeQuery("SELECT md_interrupt_server_connection('" + uuid + "')");
             assertTrue(rs.next());
             assertTrue(rs.getBoolean(1));
@@ -328,7 +280,7 @@ class SessionControlIT {
             int cancelled = 0;
             for (int i = 0; i < 1000; i++) {
                 String sql = "SELECT pg_sleep(0.002), " + i;
-                var running = runAsync(v, sql);
+                var running = Async.execute(v, sql);
                 String queryId = null;
                 while (queryId == null && !running.isDone()) {
                     ResultSet rs = a.executeQuery("SELECT query_id FROM [SHOW QUERIES] WHERE application_name = 'race-victim'");

@@ -35,17 +35,11 @@ class SessionRegistryIT {
         proxy.close();
     }
 
-    private static SessionSnapshot only(String applicationName) {
-        List<SessionSnapshot> found = proxy.sessions(s -> applicationName.equals(s.applicationName()));
-        assertEquals(1, found.size(), "sessions named " + applicationName + ": " + found);
-        return found.get(0);
-    }
-
     @Test
     void showsUserDatabaseApplicationStatusAndRunningStatement() throws Exception {
         try (Connection alice = proxy.connect("alice", null, "ApplicationName", "reg-alice");
              Connection bob = proxy.connect("bob", null, "ApplicationName", "reg-bob")) {
-            SessionSnapshot a = only("reg-alice");
+            SessionSnapshot a = proxy.session("reg-alice");
             assertEquals("alice", a.userName());
             assertEquals("postgres", a.databaseName());
             assertEquals(SessionStatus.IDLE, a.status());
@@ -59,7 +53,7 @@ class SessionRegistryIT {
                 rs.next();
                 assertEquals(rs.getInt(1), a.backendPid(), "backend_pid joins to pg_stat_activity.pid");
             }
-            assertEquals("bob", only("reg-bob").userName());
+            assertEquals("bob", proxy.session("reg-bob").userName());
 
             CompletableFuture<Void> running = CompletableFuture.runAsync(() -> {
                 try (Statement s = bob.createStatement()) {
@@ -70,12 +64,12 @@ class SessionRegistryIT {
             });
             proxy.awaitSessions(l -> l.stream().anyMatch(s -> "reg-bob".equals(s.applicationName())
                     && s.status() == SessionStatus.ACTIVE), WAIT, "bob active");
-            SessionSnapshot b = only("reg-bob");
+            SessionSnapshot b = proxy.session("reg-bob");
             assertEquals("SELECT pg_sleep(1.5) /* bob sleeps */", b.activeQuery());
             assertNotNull(b.activeQueryStart());
-            assertEquals(SessionStatus.IDLE, only("reg-alice").status(), "one session's statement is not another's");
+            assertEquals(SessionStatus.IDLE, proxy.session("reg-alice").status(), "one session's statement is not another's");
             running.get();
-            SessionSnapshot after = only("reg-bob");
+            SessionSnapshot after = proxy.session("reg-bob");
             assertEquals(SessionStatus.IDLE, after.status());
             assertNull(after.activeQuery());
             assertEquals("SELECT pg_sleep(1.5) /* bob sleeps */", after.lastActiveQuery());
@@ -88,9 +82,9 @@ class SessionRegistryIT {
     void applicationNameFollowsSet() throws Exception {
         try (Connection c = proxy.connect("alice", null, "ApplicationName", "before-set");
              Statement s = c.createStatement()) {
-            only("before-set");
+            proxy.session("before-set");
             s.execute("SET application_name = 'after-set'");
-            assertEquals("alice", only("after-set").userName());
+            assertEquals("alice", proxy.session("after-set").userName());
             assertTrue(proxy.sessions(x -> "before-set".equals(x.applicationName())).isEmpty());
         }
     }
@@ -99,12 +93,12 @@ class SessionRegistryIT {
     void transactionStatesAndCounters() throws Exception {
         try (Connection c = proxy.connect("postgres", null, "ApplicationName", "reg-tx");
              Statement s = c.createStatement()) {
-            SessionSnapshot start = only("reg-tx");
+            SessionSnapshot start = proxy.session("reg-tx");
             assertTrue(start.superuser());
             s.execute("SELECT 1");
             c.setAutoCommit(false);
             s.execute("SELECT 2");
-            SessionSnapshot open = only("reg-tx");
+            SessionSnapshot open = proxy.session("reg-tx");
             assertEquals(SessionStatus.IDLE_IN_TRANSACTION, open.status());
             assertNotNull(open.transactionStart());
             try {
@@ -112,9 +106,9 @@ class SessionRegistryIT {
             } catch (SQLException expected) {
                 assertEquals("22012", expected.getSQLState());
             }
-            assertEquals(SessionStatus.IDLE_IN_FAILED_TRANSACTION, only("reg-tx").status());
+            assertEquals(SessionStatus.IDLE_IN_FAILED_TRANSACTION, proxy.session("reg-tx").status());
             c.rollback();
-            SessionSnapshot idle = only("reg-tx");
+            SessionSnapshot idle = proxy.session("reg-tx");
             assertEquals(SessionStatus.IDLE, idle.status());
             assertNull(idle.transactionStart());
             assertTrue(idle.transactionCount() >= start.transactionCount() + 2,
@@ -138,9 +132,9 @@ class SessionRegistryIT {
             });
             proxy.awaitSessions(l -> l.stream().anyMatch(s -> "reg-ext".equals(s.applicationName())
                     && s.status() == SessionStatus.ACTIVE), WAIT, "extended statement active");
-            assertEquals("SELECT pg_sleep($1) /* extended */", only("reg-ext").activeQuery());
+            assertEquals("SELECT pg_sleep($1) /* extended */", proxy.session("reg-ext").activeQuery());
             running.get();
-            assertEquals(SessionStatus.IDLE, only("reg-ext").status());
+            assertEquals(SessionStatus.IDLE, proxy.session("reg-ext").status());
         }
     }
 

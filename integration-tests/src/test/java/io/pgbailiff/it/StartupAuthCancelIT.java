@@ -1,7 +1,5 @@
 package io.pgbailiff.it;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -27,19 +25,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * these on PostgreSQL 13 and 18 as well as the default version.
  */
 @Tag("compat")
-class StartupAuthCancelIT {
-    private static TestProxy proxy;
-
-    @BeforeAll
-    static void start() {
-        proxy = TestProxy.start();
-    }
-
-    @AfterAll
-    static void stop() {
-        proxy.close();
-    }
-
+class StartupAuthCancelIT extends ProxyTestBase {
     @ParameterizedTest(name = "{0} logs in with {2}")
     @CsvSource({"md5user, md5pass, md5", "scramuser, scrampass, scram-sha-256", "pwuser, pwpass, password", "alice, , trust"})
     void passwordMethodsAreRelayed(String user, String password, String method) throws Exception {
@@ -79,14 +65,7 @@ class StartupAuthCancelIT {
     @Test
     void jdbcStatementCancelStopsPgSleepWithin3Seconds() throws Exception {
         try (Connection c = proxy.connect("alice"); Statement s = c.createStatement()) {
-            CompletableFuture<SQLException> result = CompletableFuture.supplyAsync(() -> {
-                try {
-                    s.execute("SELECT pg_sleep(30)");
-                    return null;
-                } catch (SQLException e) {
-                    return e;
-                }
-            });
+            CompletableFuture<SQLException> result = Async.execute(s, "SELECT pg_sleep(30)");
             proxy.awaitSessions(list -> list.stream().anyMatch(x -> "SELECT pg_sleep(30)".equals(x.activeQuery())),
                     Duration.ofSeconds(5), "pg_sleep running");
             long start = System.nanoTime();

@@ -75,6 +75,33 @@ public final class TestProxy implements AutoCloseable {
         return sessions().stream().filter(filter).toList();
     }
 
+    /** The one session with this application name; fails if there is none or more than one. */
+    public SessionSnapshot session(String applicationName) {
+        List<SessionSnapshot> found = sessions(s -> applicationName.equals(s.applicationName()));
+        if (found.size() != 1) {
+            throw new AssertionError("expected one session named " + applicationName + ", found " + found);
+        }
+        return found.get(0);
+    }
+
+    /**
+     * Waits until the session with this application name runs a statement containing the text and
+     * the backend is executing it (past the point where a cancel could arrive before the command).
+     */
+    public SessionSnapshot awaitRunning(String applicationName, String text) {
+        Duration timeout = Duration.ofSeconds(10);
+        awaitSessions(l -> l.stream().anyMatch(s -> applicationName.equals(s.applicationName())
+                && s.activeQuery() != null && s.activeQuery().contains(text)), timeout, applicationName + " running " + text);
+        BackendActivity.awaitActive(text, timeout);
+        return session(applicationName);
+    }
+
+    /** Waits until no session with this application name is left. */
+    public void awaitGone(String applicationName) {
+        awaitSessions(l -> l.stream().noneMatch(s -> applicationName.equals(s.applicationName())),
+                Duration.ofSeconds(5), applicationName + " ended");
+    }
+
     /** Waits until the registry satisfies the condition, failing after the timeout. */
     public void awaitSessions(Predicate<List<SessionSnapshot>> condition, Duration timeout, String description) {
         Waits.until(() -> condition.test(sessions()), timeout, () -> description + "; sessions now: " + sessions());
