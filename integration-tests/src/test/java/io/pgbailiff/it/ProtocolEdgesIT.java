@@ -103,4 +103,23 @@ class ProtocolEdgesIT extends ProxyTestBase {
         }
         proxy.awaitSessions(l -> l.stream().noneMatch(x -> x.applicationName().startsWith("edge-m")), WAIT, "no leftovers");
     }
+
+    /**
+     * With a second query pipelined behind the target, a CancelRequest could land on the second if
+     * the first finishes first: pgbailiff refuses to send it, and both statements run to the end.
+     */
+    @Test
+    void cancelQueryIsRefusedWhileAnotherStatementIsPipelinedBehindTheTarget() throws Exception {
+        try (RawPgClient raw = login("edge-pipe");
+             java.sql.Connection admin = proxy.connect("postgres", null, "preferQueryMode", "simple");
+             Statement a = admin.createStatement()) {
+            raw.send(RawPgClient.concat(RawPgClient.query("SELECT pg_sleep(1) /* first */"), RawPgClient.query("SELECT 'second'")));
+            proxy.awaitRunning("edge-pipe", "first");
+            java.sql.ResultSet rs = a.executeQuery("SELECT query_id FROM [SHOW QUERIES] WHERE application_name = 'edge-pipe'");
+            assertTrue(rs.next());
+            a.execute("CANCEL QUERY '" + rs.getString(1) + "'");
+            assertEquals("TDCZ", raw.responseTypes(), "the first statement was not cancelled");
+            assertEquals("TDCZ", raw.responseTypes(), "nor the second");
+        }
+    }
 }
