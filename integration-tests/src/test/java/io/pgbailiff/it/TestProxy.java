@@ -24,7 +24,8 @@ public final class TestProxy implements AutoCloseable {
 
     public static TestProxy start(String... extraFlags) {
         TestPostgres pg = TestPostgres.get();
-        List<String> args = new java.util.ArrayList<>(List.of("--listen", "127.0.0.1:0", "--backend", "127.0.0.1:" + pg.port()));
+        List<String> args = new java.util.ArrayList<>(List.of("--listen", "127.0.0.1:0", "--backend", "127.0.0.1:" + pg.port(),
+                "--http", "127.0.0.1:0"));
         args.addAll(List.of(extraFlags));
         return start(ConfigLoader.load(args, Map.of()));
     }

@@ -1,19 +1,34 @@
 package io.pgbailiff.proxy;
 
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 
 /**
- * Every setting of pgbailiff, immutable. Built by {@link ConfigLoader} from defaults, the
- * environment ({@code PGBAILIFF_*}) and command-line flags, in rising priority.
+ * Every setting of pgbailiff, immutable. Built by {@link ConfigLoader} from defaults, a config
+ * file, the environment ({@code PGBAILIFF_*}) and command-line flags, in rising priority.
  *
- * @param listen           address clients connect to
- * @param backend          the PostgreSQL server every session is forwarded to
- * @param nodeId           this node's id, the low 32 bits of every session id it assigns
- * @param connectTimeout   how long opening a backend connection may take before the client is told it failed
- * @param maxMessageSize   the largest typed message accepted from a client, in bytes
- * @param embeddedBackend  start a throwaway PostgreSQL and use it as the backend
- * @param adminRoles       members of these roles see and cancel every session but a superuser's
+ * @param listen                   address clients connect to
+ * @param backend                  the PostgreSQL server every session is forwarded to
+ * @param nodeId                   this node's id, the low 32 bits of every session id it assigns
+ * @param connectTimeout           how long opening a backend connection may take before the client is told it failed
+ * @param maxMessageSize           the largest typed message accepted from a client, in bytes
+ * @param embeddedBackend          start a throwaway PostgreSQL and use it as the backend
+ * @param adminRoles               members of these roles see and cancel every session but a superuser's
+ * @param http                     where {@code /metrics}, {@code /health} and {@code /ready} are served; null: nowhere
+ * @param tlsCert                  PEM certificate chain offered to clients that ask for TLS; null: TLS is refused
+ * @param tlsKey                   PEM private key of {@code tlsCert}
+ * @param tlsRequire               refuse clients that do not use TLS
+ * @param backendTls               whether and how strictly TLS is used toward the backend, as libpq's sslmode
+ * @param backendTlsCa             PEM CA certificates the backend's certificate is checked against; null: the JVM's
+ * @param maxClientConnections     client connections open at once; more are refused with 53300
+ * @param startupTimeout           how long a client may take from connecting to being ready for queries
+ * @param idleInTransactionTimeout how long a session may sit idle inside a transaction; null: no limit
+ * @param idleSessionTimeout       how long a session may sit idle outside a transaction; null: no limit
+ * @param drainTimeout             on shutdown, how long running statements and transactions get to finish
+ * @param logFormat                console log lines as text or JSON
+ * @param logLevels                level per logger name ({@code root} for the root logger)
  */
 public record Config(
         HostPort listen,
@@ -22,16 +37,49 @@ public record Config(
         Duration connectTimeout,
         int maxMessageSize,
         boolean embeddedBackend,
-        List<String> adminRoles) {
+        List<String> adminRoles,
+        HostPort http,
+        Path tlsCert,
+        Path tlsKey,
+        boolean tlsRequire,
+        BackendTls backendTls,
+        Path backendTlsCa,
+        int maxClientConnections,
+        Duration startupTimeout,
+        Duration idleInTransactionTimeout,
+        Duration idleSessionTimeout,
+        Duration drainTimeout,
+        LogFormat logFormat,
+        Map<String, String> logLevels) {
 
     public static final int DEFAULT_MAX_MESSAGE_SIZE = 0x3fffffff;
 
+    /** libpq's sslmode values, applied to pgbailiff's own connections to the backend. */
+    public enum BackendTls {
+        DISABLE, PREFER, REQUIRE, VERIFY_CA, VERIFY_FULL;
+
+        public String setting() {
+            return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
+        }
+
+        boolean verifiesCertificate() {
+            return this == VERIFY_CA || this == VERIFY_FULL;
+        }
+    }
+
+    public enum LogFormat { TEXT, JSON }
+
     public Config {
         adminRoles = List.copyOf(adminRoles);
+        logLevels = Map.copyOf(logLevels);
     }
 
     public static Config defaults() {
         return new Builder().build();
+    }
+
+    public boolean tlsEnabled() {
+        return tlsCert != null;
     }
 
     public Config withBackend(HostPort backend) {
@@ -49,6 +97,19 @@ public record Config(
         b.maxMessageSize = maxMessageSize;
         b.embeddedBackend = embeddedBackend;
         b.adminRoles = adminRoles;
+        b.http = http;
+        b.tlsCert = tlsCert;
+        b.tlsKey = tlsKey;
+        b.tlsRequire = tlsRequire;
+        b.backendTls = backendTls;
+        b.backendTlsCa = backendTlsCa;
+        b.maxClientConnections = maxClientConnections;
+        b.startupTimeout = startupTimeout;
+        b.idleInTransactionTimeout = idleInTransactionTimeout;
+        b.idleSessionTimeout = idleSessionTimeout;
+        b.drainTimeout = drainTimeout;
+        b.logFormat = logFormat;
+        b.logLevels = logLevels;
         return b;
     }
 
@@ -61,9 +122,24 @@ public record Config(
         int maxMessageSize = DEFAULT_MAX_MESSAGE_SIZE;
         boolean embeddedBackend;
         List<String> adminRoles = List.of();
+        HostPort http = new HostPort("127.0.0.1", 9187);
+        Path tlsCert;
+        Path tlsKey;
+        boolean tlsRequire;
+        BackendTls backendTls = BackendTls.PREFER;
+        Path backendTlsCa;
+        int maxClientConnections = 10_000;
+        Duration startupTimeout = Duration.ofSeconds(60);
+        Duration idleInTransactionTimeout;
+        Duration idleSessionTimeout;
+        Duration drainTimeout = Duration.ofSeconds(30);
+        LogFormat logFormat = LogFormat.TEXT;
+        Map<String, String> logLevels = Map.of();
 
         Config build() {
-            return new Config(listen, backend, nodeId, connectTimeout, maxMessageSize, embeddedBackend, adminRoles);
+            return new Config(listen, backend, nodeId, connectTimeout, maxMessageSize, embeddedBackend, adminRoles,
+                    http, tlsCert, tlsKey, tlsRequire, backendTls, backendTlsCa, maxClientConnections, startupTimeout,
+                    idleInTransactionTimeout, idleSessionTimeout, drainTimeout, logFormat, logLevels);
         }
     }
 

@@ -1,12 +1,18 @@
 package io.pgbailiff.proxy;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.function.BiConsumer;
+import java.util.function.Function;
 
 /**
- * Builds a {@link Config} from defaults &lt; environment variables &lt; command-line flags.
+ * Builds a {@link Config} from defaults &lt; config file &lt; environment variables &lt; command-line flags.
  * Every setting is declared once in {@link #SETTINGS}, which also produces {@code --help}.
  */
 public final class ConfigLoader {
@@ -19,41 +25,107 @@ public final class ConfigLoader {
     }
 
     private record Setting(String flag, String env, String valueName, String help,
-                           BiConsumer<Config.Builder, String> apply) {
+                           BiConsumer<Config.Builder, String> apply, Function<Config, String> shownDefault) {
+        String key() {
+            return flag.substring(2);
+        }
     }
+
+    private static final String CONFIG_FLAG = "--config";
+    private static final String CONFIG_ENV = "PGBAILIFF_CONFIG";
 
     private static final List<Setting> SETTINGS = List.of(
             new Setting("--listen", "PGBAILIFF_LISTEN", "HOST:PORT", "address clients connect to",
-                    (c, v) -> c.listen = Config.HostPort.parse(v, "0.0.0.0")),
+                    (c, v) -> c.listen = Config.HostPort.parse(v, "0.0.0.0"), d -> d.listen().toString()),
             new Setting("--backend", "PGBAILIFF_BACKEND", "HOST:PORT", "the PostgreSQL server to forward to",
-                    (c, v) -> c.backend = Config.HostPort.parse(v, "127.0.0.1")),
+                    (c, v) -> c.backend = Config.HostPort.parse(v, "127.0.0.1"), d -> d.backend().toString()),
             new Setting("--node-id", "PGBAILIFF_NODE_ID", "N", "this node's id (1-4294967295), part of every session id",
-                    (c, v) -> c.nodeId = parseNodeId(v)),
-            new Setting("--connect-timeout", "PGBAILIFF_CONNECT_TIMEOUT", "DURATION",
-                    "how long to wait for the backend to accept a connection (e.g. 5s, 500ms)",
-                    (c, v) -> c.connectTimeout = parseDuration(v)),
-            new Setting("--max-message-size", "PGBAILIFF_MAX_MESSAGE_SIZE", "BYTES",
-                    "largest message accepted from a client",
-                    (c, v) -> c.maxMessageSize = parseSize(v)),
+                    (c, v) -> c.nodeId = parseNodeId(v), d -> Integer.toUnsignedString(d.nodeId())),
             new Setting("--admin-roles", "PGBAILIFF_ADMIN_ROLES", "ROLE,...",
                     "members of these roles see and cancel every session but a superuser's",
-                    (c, v) -> c.adminRoles = parseRoles(v)),
+                    (c, v) -> c.adminRoles = parseRoles(v),
+                    d -> d.adminRoles().isEmpty() ? "none" : String.join(",", d.adminRoles())),
+            new Setting("--http", "PGBAILIFF_HTTP", "HOST:PORT|off", "where GET /metrics, /health and /ready are served",
+                    (c, v) -> c.http = "off".equalsIgnoreCase(v.trim()) ? null : Config.HostPort.parse(v, "0.0.0.0"),
+                    d -> d.http() == null ? "off" : d.http().toString()),
+            new Setting("--tls-cert", "PGBAILIFF_TLS_CERT", "FILE", "PEM certificate chain for TLS with clients",
+                    (c, v) -> c.tlsCert = parsePath(v), d -> "none (TLS refused)"),
+            new Setting("--tls-key", "PGBAILIFF_TLS_KEY", "FILE", "PEM private key (PKCS#8) of --tls-cert",
+                    (c, v) -> c.tlsKey = parsePath(v), d -> "none"),
+            new Setting("--tls-require", "PGBAILIFF_TLS_REQUIRE", null, "refuse clients that do not use TLS",
+                    (c, v) -> c.tlsRequire = parseBoolean(v), d -> Boolean.toString(d.tlsRequire())),
+            new Setting("--backend-tls", "PGBAILIFF_BACKEND_TLS", "MODE",
+                    "TLS to the backend: disable, prefer, require, verify-ca or verify-full",
+                    (c, v) -> c.backendTls = parseBackendTls(v), d -> d.backendTls().setting()),
+            new Setting("--backend-tls-ca", "PGBAILIFF_BACKEND_TLS_CA", "FILE",
+                    "PEM CA certificates for verify-ca and verify-full",
+                    (c, v) -> c.backendTlsCa = parsePath(v), d -> "the JVM's trusted CAs"),
+            new Setting("--max-client-connections", "PGBAILIFF_MAX_CLIENT_CONNECTIONS", "N",
+                    "client connections open at once; more are refused with 53300",
+                    (c, v) -> c.maxClientConnections = parsePositiveInt(v), d -> Integer.toString(d.maxClientConnections())),
+            new Setting("--connect-timeout", "PGBAILIFF_CONNECT_TIMEOUT", "DURATION",
+                    "how long to wait for the backend to accept a connection (e.g. 5s, 500ms)",
+                    (c, v) -> c.connectTimeout = parseDuration(v), d -> show(d.connectTimeout())),
+            new Setting("--startup-timeout", "PGBAILIFF_STARTUP_TIMEOUT", "DURATION",
+                    "how long a client may take from connecting to being authenticated",
+                    (c, v) -> c.startupTimeout = parseDuration(v), d -> show(d.startupTimeout())),
+            new Setting("--idle-in-transaction-timeout", "PGBAILIFF_IDLE_IN_TRANSACTION_TIMEOUT", "DURATION|off",
+                    "end sessions idle inside a transaction this long (25P03)",
+                    (c, v) -> c.idleInTransactionTimeout = parseOptionalDuration(v), d -> show(d.idleInTransactionTimeout())),
+            new Setting("--idle-session-timeout", "PGBAILIFF_IDLE_SESSION_TIMEOUT", "DURATION|off",
+                    "end sessions idle outside a transaction this long (57P05)",
+                    (c, v) -> c.idleSessionTimeout = parseOptionalDuration(v), d -> show(d.idleSessionTimeout())),
+            new Setting("--drain-timeout", "PGBAILIFF_DRAIN_TIMEOUT", "DURATION",
+                    "on SIGTERM, how long running statements get to finish before sessions are ended",
+                    (c, v) -> c.drainTimeout = parseDuration(v), d -> show(d.drainTimeout())),
+            new Setting("--max-message-size", "PGBAILIFF_MAX_MESSAGE_SIZE", "BYTES",
+                    "largest message accepted from a client",
+                    (c, v) -> c.maxMessageSize = parseSize(v), d -> Integer.toString(d.maxMessageSize())),
+            new Setting("--log-format", "PGBAILIFF_LOG_FORMAT", "text|json", "console log lines as text or JSON",
+                    (c, v) -> c.logFormat = parseLogFormat(v), d -> d.logFormat().name().toLowerCase(Locale.ROOT)),
+            new Setting("--log-level", "PGBAILIFF_LOG_LEVEL", "[LOGGER=]LEVEL,...",
+                    "log levels, e.g. debug or io.pgbailiff.audit=warn,root=info",
+                    (c, v) -> c.logLevels = parseLogLevels(v), d -> "root=info"),
             new Setting("--embedded-backend", "PGBAILIFF_EMBEDDED_BACKEND", null,
                     "start a throwaway PostgreSQL and forward to it (for trying pgbailiff out)",
-                    (c, v) -> c.embeddedBackend = parseBoolean(v)));
+                    (c, v) -> c.embeddedBackend = parseBoolean(v), d -> Boolean.toString(d.embeddedBackend())));
 
     private ConfigLoader() {
     }
 
-    /** The settings from the environment and the flags; {@code --help} is handled by the caller. */
+    /**
+     * The settings from a config file ({@code --config} or {@code PGBAILIFF_CONFIG}), the
+     * environment and the flags; {@code --help} is handled by the caller.
+     */
     public static Config load(List<String> args, Map<String, String> env) {
+        List<Map.Entry<String, String>> flags = parseFlags(args);
         Config.Builder config = new Config.Builder();
+        String file = env.get(CONFIG_ENV);
+        for (Map.Entry<String, String> flag : flags) {
+            if (flag.getKey().equals(CONFIG_FLAG)) {
+                file = flag.getValue();
+            }
+        }
+        if (file != null && !file.isBlank()) {
+            applyFile(config, Path.of(file.trim()));
+        }
         for (Setting s : SETTINGS) {
             String v = env.get(s.env);
             if (v != null && !v.isEmpty()) {
                 apply(config, s, v, s.env);
             }
         }
+        for (Map.Entry<String, String> flag : flags) {
+            if (!flag.getKey().equals(CONFIG_FLAG)) {
+                apply(config, find(flag.getKey()), flag.getValue(), flag.getKey());
+            }
+        }
+        return validate(config.build());
+    }
+
+    /** Flags as (name, value) pairs; a switch without a value reads as {@code true}. */
+    private static List<Map.Entry<String, String>> parseFlags(List<String> args) {
+        List<Map.Entry<String, String>> flags = new ArrayList<>();
         for (int i = 0; i < args.size(); i++) {
             String arg = args.get(i);
             String name = arg;
@@ -63,20 +135,85 @@ public final class ConfigLoader {
                 name = arg.substring(0, eq);
                 value = arg.substring(eq + 1);
             }
-            Setting s = find(name);
-            if (s.valueName == null) {
-                apply(config, s, value == null ? "true" : value, name);
-                continue;
-            }
-            if (value == null) {
+            String valueName = name.equals(CONFIG_FLAG) ? "FILE" : find(name).valueName;
+            if (valueName == null) {
+                value = value == null ? "true" : value;
+            } else if (value == null) {
                 if (i + 1 >= args.size()) {
-                    throw new InvalidSettingException(name + ": missing value " + s.valueName);
+                    throw new InvalidSettingException(name + ": missing value " + valueName);
                 }
                 value = args.get(++i);
             }
-            apply(config, s, value, name);
+            flags.add(Map.entry(name, value));
         }
-        return config.build();
+        return flags;
+    }
+
+    /**
+     * Reads {@code key = value} (or {@code key: value}) lines, keys being the flag names without
+     * their dashes; {@code #} starts a comment. Flat YAML files read the same way.
+     */
+    private static void applyFile(Config.Builder config, Path file) {
+        List<String> lines;
+        try {
+            lines = Files.readAllLines(file);
+        } catch (IOException e) {
+            throw new InvalidSettingException(CONFIG_FLAG + ": cannot read " + file + ": " + describe(e));
+        }
+        for (int n = 0; n < lines.size(); n++) {
+            String line = lines.get(n).strip();
+            if (line.isEmpty() || line.startsWith("#") || line.equals("---")) {
+                continue;
+            }
+            int sep = separator(line);
+            String where = file + " line " + (n + 1);
+            if (sep < 0) {
+                throw new InvalidSettingException(where + ": expected 'setting = value', got '" + line + "'");
+            }
+            String key = line.substring(0, sep).strip();
+            String value = unquote(line.substring(sep + 1).strip());
+            Setting setting = SETTINGS.stream().filter(s -> s.key().equals(key)).findFirst()
+                    .orElseThrow(() -> new InvalidSettingException(where + ": unknown setting '" + key + "' (see --help)"));
+            apply(config, setting, value, where + ": " + key);
+        }
+    }
+
+    private static int separator(String line) {
+        int eq = line.indexOf('=');
+        int colon = line.indexOf(':');
+        if (eq < 0) {
+            return colon;
+        }
+        return colon < 0 ? eq : Math.min(eq, colon);
+    }
+
+    private static String unquote(String v) {
+        if (v.length() >= 2 && (v.startsWith("\"") && v.endsWith("\"") || v.startsWith("'") && v.endsWith("'"))) {
+            return v.substring(1, v.length() - 1);
+        }
+        return v;
+    }
+
+    /** Checks between settings, each failure naming the setting to fix. */
+    private static Config validate(Config c) {
+        if ((c.tlsCert() == null) != (c.tlsKey() == null)) {
+            throw new InvalidSettingException(c.tlsCert() == null ? "--tls-key: needs --tls-cert as well"
+                    : "--tls-cert: needs --tls-key as well");
+        }
+        if (c.tlsRequire() && c.tlsCert() == null) {
+            throw new InvalidSettingException("--tls-require: needs --tls-cert and --tls-key");
+        }
+        for (Path p : new Path[] {c.tlsCert(), c.tlsKey(), c.backendTlsCa()}) {
+            if (p != null && !Files.isReadable(p)) {
+                String flag = p == c.tlsCert() ? "--tls-cert" : p == c.tlsKey() ? "--tls-key" : "--backend-tls-ca";
+                throw new InvalidSettingException(flag + ": cannot read " + p);
+            }
+        }
+        if (c.backendTlsCa() != null && !c.backendTls().verifiesCertificate()) {
+            throw new InvalidSettingException("--backend-tls-ca: only used with --backend-tls verify-ca or verify-full, not "
+                    + c.backendTls().setting());
+        }
+        return c;
     }
 
     private static Setting find(String flag) {
@@ -101,30 +238,32 @@ public final class ConfigLoader {
                 Usage: java -jar pgbailiff.jar [options]
 
                 pgbailiff: a PostgreSQL proxy that shows and stops the sessions running through it.
-                Settings come from defaults, then environment variables, then these flags.
+                Settings come from defaults, then the config file, then environment variables, then
+                these flags. In the config file, write each as 'setting = value' with the flag's name
+                without dashes, e.g. 'backend = db.internal:5432'.
 
                 """);
         Config d = Config.defaults();
+        sb.append(String.format("  %-36s %s%n", CONFIG_FLAG + " FILE", "read settings from this file"));
+        sb.append(String.format("  %-36s env %s, default none%n", "", CONFIG_ENV));
         for (Setting s : SETTINGS) {
             String flag = s.flag + (s.valueName == null ? "" : " " + s.valueName);
-            sb.append(String.format("  %-32s %s%n", flag, s.help));
-            sb.append(String.format("  %-32s env %s, default %s%n", "", s.env, defaultOf(s, d)));
+            sb.append(String.format("  %-36s %s%n", flag, s.help));
+            sb.append(String.format("  %-36s env %s, default %s%n", "", s.env, s.shownDefault.apply(d)));
         }
-        sb.append(String.format("  %-32s %s%n", "--help", "print this help and exit"));
+        sb.append(String.format("  %-36s %s%n", "--help", "print this help and exit"));
         return sb.toString();
     }
 
-    private static String defaultOf(Setting s, Config d) {
-        return switch (s.flag) {
-            case "--listen" -> d.listen().toString();
-            case "--backend" -> d.backend().toString();
-            case "--node-id" -> Integer.toUnsignedString(d.nodeId());
-            case "--connect-timeout" -> d.connectTimeout().toMillis() + "ms";
-            case "--max-message-size" -> Integer.toString(d.maxMessageSize());
-            case "--embedded-backend" -> Boolean.toString(d.embeddedBackend());
-            case "--admin-roles" -> d.adminRoles().isEmpty() ? "none" : String.join(",", d.adminRoles());
-            default -> "";
-        };
+    private static String show(Duration d) {
+        if (d == null) {
+            return "off";
+        }
+        return d.toMillis() % 1000 == 0 ? d.toSeconds() + "s" : d.toMillis() + "ms";
+    }
+
+    private static String describe(IOException e) {
+        return e instanceof java.nio.file.NoSuchFileException ? "no such file" : e.getMessage();
     }
 
     static int parseNodeId(String v) {
@@ -141,7 +280,7 @@ public final class ConfigLoader {
     }
 
     static Duration parseDuration(String v) {
-        String s = v.trim().toLowerCase();
+        String s = v.trim().toLowerCase(Locale.ROOT);
         try {
             if (s.endsWith("ms")) {
                 return positive(Duration.ofMillis(Long.parseLong(s.substring(0, s.length() - 2))), v);
@@ -193,8 +332,73 @@ public final class ConfigLoader {
         return roles;
     }
 
+    static Duration parseOptionalDuration(String v) {
+        String s = v.trim().toLowerCase(Locale.ROOT);
+        return s.equals("off") || s.equals("0") ? null : parseDuration(v);
+    }
+
+    static int parsePositiveInt(String v) {
+        try {
+            int n = Integer.parseInt(v.trim());
+            if (n < 1) {
+                throw new IllegalArgumentException("must be at least 1, got " + v);
+            }
+            return n;
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("not a number: '" + v + "'");
+        }
+    }
+
+    static Path parsePath(String v) {
+        if (v.isBlank()) {
+            throw new IllegalArgumentException("empty file name");
+        }
+        return Path.of(v.trim());
+    }
+
+    static Config.BackendTls parseBackendTls(String v) {
+        for (Config.BackendTls mode : Config.BackendTls.values()) {
+            if (mode.setting().equals(v.trim().toLowerCase(Locale.ROOT))) {
+                return mode;
+            }
+        }
+        throw new IllegalArgumentException("expected disable, prefer, require, verify-ca or verify-full, got '" + v + "'");
+    }
+
+    static Config.LogFormat parseLogFormat(String v) {
+        return switch (v.trim().toLowerCase(Locale.ROOT)) {
+            case "text" -> Config.LogFormat.TEXT;
+            case "json" -> Config.LogFormat.JSON;
+            default -> throw new IllegalArgumentException("expected text or json, got '" + v + "'");
+        };
+    }
+
+    private static final List<String> LOG_LEVELS = List.of("trace", "debug", "info", "warn", "error", "off");
+
+    /** {@code debug} sets the root logger; {@code name=level} sets one logger. */
+    static Map<String, String> parseLogLevels(String v) {
+        Map<String, String> levels = new java.util.LinkedHashMap<>();
+        for (String part : v.split(",")) {
+            String p = part.trim();
+            if (p.isEmpty()) {
+                continue;
+            }
+            int eq = p.indexOf('=');
+            String logger = eq < 0 ? "root" : p.substring(0, eq).trim();
+            String level = (eq < 0 ? p : p.substring(eq + 1)).trim().toLowerCase(Locale.ROOT);
+            if (!LOG_LEVELS.contains(level)) {
+                throw new IllegalArgumentException("unknown level '" + level + "' (use trace, debug, info, warn, error or off)");
+            }
+            if (logger.isEmpty()) {
+                throw new IllegalArgumentException("missing logger name before '=" + level + "'");
+            }
+            levels.put(logger, level);
+        }
+        return levels;
+    }
+
     static boolean parseBoolean(String v) {
-        return switch (v.trim().toLowerCase()) {
+        return switch (v.trim().toLowerCase(Locale.ROOT)) {
             case "true", "on", "yes", "1" -> true;
             case "false", "off", "no", "0" -> false;
             default -> throw new IllegalArgumentException("expected true or false, got '" + v + "'");

@@ -11,6 +11,7 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.handler.codec.DecoderException;
+import io.netty.handler.ssl.SslHandler;
 import io.netty.util.ReferenceCountUtil;
 import io.pgbailiff.adminsql.AdminExecutor;
 import io.pgbailiff.adminsql.AdminResult;
@@ -39,19 +40,24 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Locale;
 import java.util.Optional;
+import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.List;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 
 /**
  * One client connection and its backend connection.
  *
  * <pre>
- *  AWAITING_STARTUP ──SSLRequest/GSSENCRequest──▶ answer 'N', stay
+ *  AWAITING_STARTUP ──SSLRequest──▶ 'S' and TLS handshake if configured, else 'N'; stay
+ *        │  ├──────GSSENCRequest──▶ answer 'N', stay
  *        │  └──────CancelRequest──▶ map the key, forward to the backend, close
- *        │ StartupMessage
+ *        │ StartupMessage (refused: no TLS under --tls-require, 53300 over the connection limit,
+ *        │                 57P03 while shutting down)
  *        ▼
  *   CONNECTING ──connect fails / times out──▶ FATAL 08006, close
- *        │ connected: StartupMessage sent on, client reads resume
+ *        │ connected (and TLS negotiated per --backend-tls): StartupMessage sent on, client reads resume
  *        ▼
  *  AUTHENTICATING ── relay R/p exchanges; BackendKeyData swapped for pgbailiff's own
  *        │ first ReadyForQuery: session registered
@@ -62,6 +68,9 @@ import java.util.List;
  *        ▼
  *     CLOSED ── session removed, cancel key revoked; a statement still running is cancelled
  * </pre>
+ *
+ * A client that is not READY within the startup timeout is refused; a READY session idle longer
+ * than the idle timeouts is ended; a draining proxy ends each session once it is idle.
  *
  * Both channels share one event loop, so no state here is touched concurrently. Writes are not
  * flushed per message but once per read batch ({@code channelReadComplete}); when one side's
@@ -129,6 +138,16 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
     private int injectedSyncs;
     /** The open transaction was rolled back by an administrator; the client has not ended it yet. */
     private boolean transactionInterrupted;
+    /** The client connection is encrypted. */
+    private boolean tls;
+    /** This connection holds one of the {@code --max-client-connections} slots. */
+    private boolean admitted;
+    private ScheduledFuture<?> startupTimer;
+    private ScheduledFuture<?> idleTimer;
+    /** When the client last sent a message or was last answered, for the idle timeouts; 0 when they are off. */
+    private long lastActivityNanos;
+    /** The proxy is shutting down: end this session as soon as it is idle. */
+    private boolean draining;
 
     FrontendHandler(ProxyContext proxy) {
         this.proxy = proxy;
@@ -138,11 +157,18 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
         client = ctx.channel();
+        proxy.connections().opened(client);
+        proxy.metrics().connectionAccepted();
+        startupTimer = client.eventLoop().schedule(() -> guarded(this::startupTimedOut),
+                proxy.config().startupTimeout().toNanos(), TimeUnit.NANOSECONDS);
         ctx.fireChannelActive();
     }
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (lastActivityNanos != 0) {
+            lastActivityNanos = System.nanoTime();
+        }
         switch (state) {
             case AWAITING_STARTUP -> onStartupPacket((StartupPacket) msg);
             case CONNECTING -> {
@@ -162,6 +188,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
         if (backend != null && state != State.CONNECTING) {
             backend.flush();
         }
+        endIfDrained();
     }
 
     private void onStartupPacket(StartupPacket packet) {
@@ -169,19 +196,42 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
             onStartupMessage(startup);
         } else if (packet instanceof StartupPacket.CancelRequest cancel) {
             onCancelRequest(cancel);
+        } else if (packet instanceof StartupPacket.SslRequest && proxy.tls().offeredToClients() && !tls) {
+            startTls();
         } else {
             client.writeAndFlush(PgEncoder.encryptionResponse(client.alloc(), false));
         }
     }
 
+    /**
+     * Answers 'S' in the clear, then encrypts everything after it. The decoder has already refused
+     * any bytes the client sent behind its SSLRequest, so nothing unencrypted is read past this point.
+     */
+    private void startTls() {
+        tls = true;
+        client.pipeline().addFirst("tls", new SslHandler(proxy.tls().clientEngine(client.alloc()), true));
+        client.writeAndFlush(PgEncoder.encryptionResponse(client.alloc(), true));
+    }
+
+    private void startupTimedOut() {
+        if (state == State.AWAITING_STARTUP || state == State.CONNECTING || state == State.AUTHENTICATING) {
+            log.info("client {} did not complete start-up within {}", client.remoteAddress(), proxy.config().startupTimeout());
+            proxy.metrics().connectionRejected(ProxyMetrics.Rejection.STARTUP_TIMEOUT);
+            fatal(PgError.fatal(SqlState.QUERY_CANCELED, "canceling authentication due to timeout"));
+        }
+    }
+
     private void onCancelRequest(StartupPacket.CancelRequest request) {
         state = State.CLOSED;
+        cancelStartupTimer();
         CancelKeys.BackendKey key = proxy.cancelKeys().lookup(request.processId(), request.secretKey());
         if (key == null) {
             log.debug("ignored cancel request with an unknown key from {}", client.remoteAddress());
+            proxy.metrics().cancel(ProxyMetrics.CancelKind.CANCEL_REQUEST, ProxyMetrics.CancelOutcome.NOT_FOUND);
             client.close();
             return;
         }
+        proxy.metrics().cancel(ProxyMetrics.CancelKind.CANCEL_REQUEST, ProxyMetrics.CancelOutcome.DONE);
         proxy.canceller().cancel(client.eventLoop(), key).addListener(f -> client.close());
     }
 
@@ -192,11 +242,35 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
                     "no PostgreSQL user name specified in startup packet"));
             return;
         }
-        session = new Session(proxy.ids().next(), proxy.config().nodeId(), user, startup.database(),
-                startup.applicationName(), (InetSocketAddress) client.remoteAddress(), this);
+        Config config = proxy.config();
+        if (config.tlsRequire() && !tls) {
+            proxy.metrics().connectionRejected(ProxyMetrics.Rejection.TLS_REQUIRED);
+            fatal(PgError.fatal(SqlState.INVALID_AUTHORIZATION_SPECIFICATION,
+                    "pgbailiff accepts only encrypted connections, and this one is not encrypted")
+                    .withHint("Connect with sslmode=require (or stricter)."));
+            return;
+        }
+        if (proxy.connections().draining()) {
+            proxy.metrics().connectionRejected(ProxyMetrics.Rejection.SHUTTING_DOWN);
+            fatal(PgError.fatal(SqlState.CANNOT_CONNECT_NOW, "the database system is shutting down"));
+            return;
+        }
+        if (!proxy.connections().admit()) {
+            proxy.metrics().connectionRejected(ProxyMetrics.Rejection.TOO_MANY_CONNECTIONS);
+            log.warn("refused client {}: already {} client connections (--max-client-connections)",
+                    client.remoteAddress(), config.maxClientConnections());
+            fatal(PgError.fatal(SqlState.TOO_MANY_CONNECTIONS, "sorry, too many clients already"));
+            return;
+        }
+        admitted = true;
+        session = new Session(proxy.ids().next(), config.nodeId(), user, startup.database(),
+                startup.applicationName(), (InetSocketAddress) client.remoteAddress(), this, proxy.metrics());
+        if (tls) {
+            session.onTls();
+        }
         state = State.CONNECTING;
         client.config().setAutoRead(false);
-        Config config = proxy.config();
+        long connectStart = System.nanoTime();
         ChannelFuture connect = new Bootstrap()
                 .group(client.eventLoop())
                 .channel(proxy.transport().socketChannel())
@@ -211,20 +285,41 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
                 })
                 .connect(config.backend().host(), config.backend().port());
         backend = connect.channel();
-        connect.addListener((ChannelFutureListener) f -> onBackendConnected(f, startup));
+        connect.addListener((ChannelFutureListener) f -> guarded(() -> onBackendConnected(f, startup, connectStart)));
     }
 
-    private void onBackendConnected(ChannelFuture f, StartupPacket.StartupMessage startup) {
+    private void onBackendConnected(ChannelFuture f, StartupPacket.StartupMessage startup, long connectStart) {
         if (state == State.CLOSED) {
             f.channel().close();
             return;
         }
         if (!f.isSuccess()) {
-            log.warn("could not connect to backend {} for {}: {}", proxy.config().backend(), client.remoteAddress(),
-                    f.cause().toString());
-            fatal(PgError.fatal(SqlState.CONNECTION_FAILURE,
-                    "could not connect to server " + proxy.config().backend() + ": " + rootMessage(f.cause()))
-                    .withHint("pgbailiff could not reach its backend PostgreSQL."));
+            backendUnavailable(rootMessage(f.cause()));
+            return;
+        }
+        proxy.metrics().backendConnected(System.nanoTime() - connectStart);
+        if (proxy.tls().backendMode() == Config.BackendTls.DISABLE) {
+            startBackendSession(startup);
+            return;
+        }
+        backend.pipeline().addFirst("tls-negotiation", new BackendTlsNegotiator(proxy.tls(), proxy.config().backend(),
+                () -> guarded(() -> startBackendSession(startup)), reason -> guarded(() -> backendUnavailable(reason))));
+        backend.writeAndFlush(PgEncoder.sslRequest(backend.alloc()));
+    }
+
+    private void backendUnavailable(String reason) {
+        if (state == State.CLOSED) {
+            return;
+        }
+        log.warn("could not connect to backend {} for {}: {}", proxy.config().backend(), client.remoteAddress(), reason);
+        proxy.metrics().connectionRejected(ProxyMetrics.Rejection.BACKEND_UNAVAILABLE);
+        fatal(PgError.fatal(SqlState.CONNECTION_FAILURE, "could not connect to server " + proxy.config().backend() + ": " + reason)
+                .withHint("pgbailiff could not reach its backend PostgreSQL."));
+    }
+
+    /** The backend connection is open (and encrypted if so configured): start-up goes on as the client asked. */
+    private void startBackendSession(StartupPacket.StartupMessage startup) {
+        if (state != State.CONNECTING) {
             return;
         }
         state = State.AUTHENTICATING;
@@ -623,7 +718,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
     /** Runs one session-control statement; {@code then} gets its result or error on this session's event loop. */
     private void execute(AdminStatement statement, List<String> parameters, Caller caller,
                          java.util.function.BiConsumer<AdminResult, AdminSqlException> then) {
-        ProxySessionDirectory directory = new ProxySessionDirectory(proxy.registry(),
+        ProxySessionDirectory directory = new ProxySessionDirectory(proxy.registry(), proxy.metrics(),
                 Integer.toUnsignedLong(proxy.config().nodeId()), caller, String.valueOf(client.remoteAddress()));
         CompletableFuture<AdminResult> result;
         try {
@@ -648,6 +743,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
             if (cause instanceof AdminSqlException e) {
                 if (e.state() == SqlState.INSUFFICIENT_PRIVILEGE) {
                     ProxySessionDirectory.auditDenied(caller, String.valueOf(client.remoteAddress()), e.getMessage());
+                    proxy.metrics().cancel(ProxyMetrics.cancelKind(statement), ProxyMetrics.CancelOutcome.DENIED);
                 }
                 then.accept(null, e);
             } else {
@@ -686,6 +782,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
         client.flush();
         answeringLocally = false;
         releaseHeld();
+        endIfDrained();
     }
 
     private void writeToClient(ByteBuf buf) {
@@ -761,6 +858,9 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
                     becomeReady();
                 }
                 byte status = BackendMessage.ReadyForQuery.status(frame);
+                if (lastActivityNanos != 0) {
+                    lastActivityNanos = System.nanoTime();
+                }
                 boolean injected = injectedSyncs > 0 && session.requestsInFlight() == 1;
                 session.onReadyForQuery(status);
                 boolean failed = errorSinceReady;
@@ -846,7 +946,12 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
 
     private void becomeReady() {
         state = State.READY;
+        cancelStartupTimer();
         proxy.registry().add(session);
+        if (idleTimeoutsOn()) {
+            lastActivityNanos = System.nanoTime();
+            scheduleIdleCheck(minIdleTimeoutNanos());
+        }
         log.debug("session {} ready: user {} database {} from {}", session.id(), session.userName(),
                 session.snapshot().databaseName(), client.remoteAddress());
     }
@@ -857,6 +962,83 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
             return;
         }
         client.flush();
+        endIfDrained();
+    }
+
+    private void endIfDrained() {
+        if (draining && isIdle()) {
+            terminateNow();
+        }
+    }
+
+    /** Nothing of the client's is running or waiting, and no transaction is open. */
+    private boolean isIdle() {
+        return state == State.READY && held == null && !answeringLocally && internalQueries.isEmpty()
+                && !session.hasRequestInFlight() && session.transactionStatus() == BackendMessage.ReadyForQuery.IDLE;
+    }
+
+    // ---- timeouts ----
+
+    private void cancelStartupTimer() {
+        if (startupTimer != null) {
+            startupTimer.cancel(false);
+            startupTimer = null;
+        }
+    }
+
+    private boolean idleTimeoutsOn() {
+        return proxy.config().idleSessionTimeout() != null || proxy.config().idleInTransactionTimeout() != null;
+    }
+
+    private long minIdleTimeoutNanos() {
+        Duration a = proxy.config().idleSessionTimeout();
+        Duration b = proxy.config().idleInTransactionTimeout();
+        return Math.min(a == null ? Long.MAX_VALUE : a.toNanos(), b == null ? Long.MAX_VALUE : b.toNanos());
+    }
+
+    private void scheduleIdleCheck(long delayNanos) {
+        idleTimer = client.eventLoop().schedule(() -> guarded(this::checkIdle), delayNanos, TimeUnit.NANOSECONDS);
+    }
+
+    /**
+     * One timer per session, not one per statement: it wakes when the applicable timeout could
+     * first have run out since the last activity, and goes back to sleep if it has not.
+     */
+    private void checkIdle() {
+        idleTimer = null;
+        if (state != State.READY) {
+            return;
+        }
+        boolean waiting = held == null && !answeringLocally && internalQueries.isEmpty() && !session.hasRequestInFlight();
+        boolean inTransaction = session.transactionStatus() != BackendMessage.ReadyForQuery.IDLE;
+        Duration timeout = inTransaction ? proxy.config().idleInTransactionTimeout() : proxy.config().idleSessionTimeout();
+        long idleFor = System.nanoTime() - lastActivityNanos;
+        if (waiting && timeout != null && idleFor >= timeout.toNanos()) {
+            log.info("session {} idle {} for {}: ending it", session.id(), inTransaction ? "in a transaction" : "", timeout);
+            client.write(PgEncoder.errorResponse(client.alloc(), inTransaction
+                    ? PgError.fatal(SqlState.IDLE_IN_TRANSACTION_SESSION_TIMEOUT, "terminating connection due to idle-in-transaction timeout")
+                    : PgError.fatal(SqlState.IDLE_SESSION_TIMEOUT, "terminating connection due to idle-session timeout")),
+                    client.voidPromise());
+            close();
+            return;
+        }
+        long next = timeout != null && waiting ? timeout.toNanos() - idleFor : minIdleTimeoutNanos();
+        scheduleIdleCheck(Math.max(next, TimeUnit.MILLISECONDS.toNanos(10)));
+    }
+
+    // ---- shutdown ----
+
+    /** The proxy is shutting down: the session ends now if idle, otherwise once it becomes idle. */
+    void drain() {
+        client.eventLoop().execute(() -> guarded(() -> {
+            draining = true;
+            if (state == State.AWAITING_STARTUP || state == State.CONNECTING || state == State.AUTHENTICATING) {
+                proxy.metrics().connectionRejected(ProxyMetrics.Rejection.SHUTTING_DOWN);
+                fatal(PgError.fatal(SqlState.CANNOT_CONNECT_NOW, "the database system is shutting down"));
+            } else {
+                endIfDrained();
+            }
+        }));
     }
 
     void backendWritabilityChanged(boolean writable) {
@@ -937,6 +1119,15 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
             return;
         }
         state = State.CLOSED;
+        cancelStartupTimer();
+        if (idleTimer != null) {
+            idleTimer.cancel(false);
+            idleTimer = null;
+        }
+        if (admitted) {
+            admitted = false;
+            proxy.connections().release();
+        }
         if (session != null && session.hasRequestInFlight() && backendKey != null && backend != null && backend.isActive()) {
             log.debug("session {} closing mid-statement: cancelling it on the backend", session.id());
             proxy.canceller().cancel(client.eventLoop(), backendKey);
@@ -952,6 +1143,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
         if (session != null) {
             session.onClosed();
             proxy.registry().remove(session);
+            proxy.metrics().sessionClosed(session);
         }
         if (clientKey != null) {
             proxy.cancelKeys().revoke(clientKey);

@@ -2,5 +2,6 @@ package io.pgbailiff.proxy;
 
 /** What every connection of one running proxy shares. */
 record ProxyContext(Config config, Transport transport, SessionRegistry registry, CancelKeys cancelKeys,
-                    BackendCanceller canceller, SessionIdGenerator ids) {
+                    BackendCanceller canceller, SessionIdGenerator ids, ClientConnections connections,
+                    ProxyMetrics metrics, TlsContexts tls) {
 }

@@ -10,11 +10,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.net.InetSocketAddress;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
 /**
  * A running pgbailiff node: accepts clients on the listen address and pairs each with its own
- * backend connection on the same event loop.
+ * backend connection on the same event loop; serves metrics and health over HTTP.
  */
 public final class ProxyServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ProxyServer.class);
@@ -23,18 +24,30 @@ public final class ProxyServer implements AutoCloseable {
     private final EventLoopGroup bossGroup;
     private final EventLoopGroup workerGroup;
     private final Channel serverChannel;
+    private final HttpEndpoints http;
+    private boolean closed;
 
-    private ProxyServer(ProxyContext context, EventLoopGroup bossGroup, EventLoopGroup workerGroup, Channel serverChannel) {
+    private ProxyServer(ProxyContext context, EventLoopGroup bossGroup, EventLoopGroup workerGroup, Channel serverChannel,
+                        HttpEndpoints http) {
         this.context = context;
         this.bossGroup = bossGroup;
         this.workerGroup = workerGroup;
         this.serverChannel = serverChannel;
+        this.http = http;
     }
 
+    /**
+     * Starts listening. A TLS certificate or key that cannot be used stops it here with a
+     * {@link ConfigLoader.InvalidSettingException}, before any client is accepted.
+     */
     public static ProxyServer start(Config config) throws InterruptedException {
+        TlsContexts tls = TlsContexts.from(config);
         Transport transport = Transport.best();
-        ProxyContext context = new ProxyContext(config, transport, new SessionRegistry(), new CancelKeys(),
-                new BackendCanceller(transport, config), new SessionIdGenerator(config.nodeId()));
+        SessionRegistry registry = new SessionRegistry();
+        ClientConnections connections = new ClientConnections(config.maxClientConnections());
+        ProxyMetrics metrics = new ProxyMetrics(registry, connections);
+        ProxyContext context = new ProxyContext(config, transport, registry, new CancelKeys(),
+                new BackendCanceller(transport, config), new SessionIdGenerator(config.nodeId()), connections, metrics, tls);
         EventLoopGroup boss = transport.newGroup(1);
         EventLoopGroup workers = transport.newGroup(0);
         try {
@@ -54,19 +67,41 @@ public final class ProxyServer implements AutoCloseable {
                     .bind(config.listen().host(), config.listen().port())
                     .sync()
                     .channel();
-            ProxyServer proxy = new ProxyServer(context, boss, workers, server);
-            log.info("pgbailiff node {} listening on {} ({}), forwarding to {}", Integer.toUnsignedString(config.nodeId()),
-                    proxy.address(), transport.name(), config.backend());
+            HttpEndpoints http = null;
+            if (config.http() != null) {
+                try {
+                    http = HttpEndpoints.start(config, metrics, transport, boss);
+                } catch (RuntimeException e) {
+                    server.close().syncUninterruptibly();
+                    throw new ConfigLoader.InvalidSettingException("--http: cannot listen on " + config.http() + ": " + e.getMessage());
+                }
+            }
+            ProxyServer proxy = new ProxyServer(context, boss, workers, server, http);
+            log.info("pgbailiff node {} listening on {} ({}{}), forwarding to {} (backend TLS {}){}",
+                    Integer.toUnsignedString(config.nodeId()), proxy.address(), transport.name(),
+                    tls.offeredToClients() ? (config.tlsRequire() ? ", TLS required" : ", TLS offered") : "",
+                    config.backend(), config.backendTls().setting(),
+                    http == null ? "" : "; metrics at http://" + hostPort(http.address()) + "/metrics");
             return proxy;
         } catch (RuntimeException | InterruptedException e) {
             boss.shutdownGracefully(0, 0, TimeUnit.SECONDS);
             workers.shutdownGracefully(0, 0, TimeUnit.SECONDS);
+            metrics.close();
             throw e;
         }
     }
 
+    private static String hostPort(InetSocketAddress a) {
+        return new Config.HostPort(a.getAddress().getHostAddress(), a.getPort()).toString();
+    }
+
     public InetSocketAddress address() {
         return (InetSocketAddress) serverChannel.localAddress();
+    }
+
+    /** Where the HTTP endpoints listen, or null when {@code --http off}. */
+    public InetSocketAddress httpAddress() {
+        return http == null ? null : http.address();
     }
 
     public SessionRegistry sessions() {
@@ -77,10 +112,59 @@ public final class ProxyServer implements AutoCloseable {
         return context.config();
     }
 
-    @Override
-    public void close() {
+    /** The metrics as {@code GET /metrics} serves them. */
+    public String scrapeMetrics() {
+        return context.metrics().scrape();
+    }
+
+    /**
+     * Graceful shutdown: stop accepting, end each session once it is idle (no statement running,
+     * no transaction open), and after {@code drainTimeout} end the rest with FATAL 57P01, their
+     * running statements cancelled on the backend. Then close everything.
+     */
+    public void shutdown(Duration drainTimeout) {
+        ClientConnections connections = context.connections();
+        connections.startDraining();
         serverChannel.close().syncUninterruptibly();
+        int open = connections.open();
+        log.info("shutting down: no new connections; {} open, waiting up to {} for running statements", open, drainTimeout);
+        connections.handlers().forEach(FrontendHandler::drain);
+        if (!waitForClients(connections, drainTimeout)) {
+            log.info("drain timeout: ending {} remaining sessions", connections.open());
+            connections.handlers().forEach(FrontendHandler::terminate);
+            waitForClients(connections, Duration.ofSeconds(5));
+        }
+        close();
+    }
+
+    private static boolean waitForClients(ClientConnections connections, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (connections.open() > 0) {
+            if (System.nanoTime() - deadline > 0) {
+                return false;
+            }
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+        }
+        return true;
+    }
+
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        serverChannel.close().syncUninterruptibly();
+        if (http != null) {
+            http.close();
+        }
         bossGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         workerGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+        context.metrics().close();
     }
 }

@@ -20,12 +20,14 @@ final class ProxySessionDirectory implements SessionDirectory {
     private static final Logger audit = LoggerFactory.getLogger("io.pgbailiff.audit");
 
     private final SessionRegistry registry;
+    private final ProxyMetrics metrics;
     private final long nodeId;
     private final Caller caller;
     private final String callerAddress;
 
-    ProxySessionDirectory(SessionRegistry registry, long nodeId, Caller caller, String callerAddress) {
+    ProxySessionDirectory(SessionRegistry registry, ProxyMetrics metrics, long nodeId, Caller caller, String callerAddress) {
         this.registry = registry;
+        this.metrics = metrics;
         this.nodeId = nodeId;
         this.caller = caller;
         this.callerAddress = callerAddress;
@@ -43,17 +45,17 @@ final class ProxySessionDirectory implements SessionDirectory {
 
     @Override
     public CompletableFuture<Boolean> cancelSession(SessionId id) {
-        return act("cancel session", id, SessionControl::terminate);
+        return act(ProxyMetrics.CancelKind.CANCEL_SESSION, id, SessionControl::terminate);
     }
 
     @Override
     public CompletableFuture<Boolean> cancelQuery(SessionId id, long sequence) {
-        return act("cancel query", id, control -> control.cancelStatement(sequence));
+        return act(ProxyMetrics.CancelKind.CANCEL_QUERY, id, control -> control.cancelStatement(sequence));
     }
 
     @Override
     public CompletableFuture<Boolean> interrupt(SessionId id) {
-        return act("interrupt", id, SessionControl::interrupt);
+        return act(ProxyMetrics.CancelKind.INTERRUPT, id, SessionControl::interrupt);
     }
 
     /** An attempt the caller's privileges did not allow: audited like every other. */
@@ -62,13 +64,18 @@ final class ProxySessionDirectory implements SessionDirectory {
                 callerAddress, message);
     }
 
-    private CompletableFuture<Boolean> act(String kind, SessionId id, Function<SessionControl, CompletableFuture<Boolean>> action) {
+    private CompletableFuture<Boolean> act(ProxyMetrics.CancelKind kind, SessionId id,
+                                           Function<SessionControl, CompletableFuture<Boolean>> action) {
         Optional<Session> target = registry.find(id);
         CompletableFuture<Boolean> outcome = target.map(s -> action.apply(s.control()))
                 .orElseGet(() -> CompletableFuture.completedFuture(false));
-        return outcome.whenComplete((done, error) -> audit.info("{}: by user {} (session {}) from {} on session {}{}: {}",
-                kind, caller.userName(), caller.sessionId().hex(), callerAddress, id.hex(),
+        return outcome.whenComplete((done, error) -> {
+            metrics.cancel(kind, target.isEmpty() ? ProxyMetrics.CancelOutcome.NOT_FOUND
+                    : Boolean.TRUE.equals(done) ? ProxyMetrics.CancelOutcome.DONE : ProxyMetrics.CancelOutcome.NOTHING_TO_DO);
+            audit.info("{}: by user {} (session {}) from {} on session {}{}: {}",
+                kind.name().toLowerCase(java.util.Locale.ROOT).replace('_', ' '), caller.userName(), caller.sessionId().hex(), callerAddress, id.hex(),
                 target.map(s -> " of user " + s.userName()).orElse(""),
-                error != null ? "failed: " + error : Boolean.TRUE.equals(done) ? "done" : "nothing to do"));
+                error != null ? "failed: " + error : Boolean.TRUE.equals(done) ? "done" : "nothing to do");
+        });
     }
 }

@@ -63,6 +63,7 @@ public final class Session {
     private final InetSocketAddress clientAddress;
     private final Instant start = Instant.now();
     private final SessionControl control;
+    private final ProxyMetrics metrics;
 
     private volatile String applicationName;
     private volatile String authenticationMethod = "trust";
@@ -90,8 +91,9 @@ public final class Session {
     private String lastQuery;
 
     Session(SessionId id, int nodeId, String userName, String databaseName, String applicationName,
-            InetSocketAddress clientAddress, SessionControl control) {
+            InetSocketAddress clientAddress, SessionControl control, ProxyMetrics metrics) {
         this.control = control;
+        this.metrics = metrics;
         this.id = id;
         this.nodeId = nodeId;
         this.userName = userName;
@@ -220,6 +222,7 @@ public final class Session {
         transactionStatus = status;
         if (done != null && done.sql != null) {
             statementCount++;
+            metrics.statementCompleted(nowMicros() - done.startMicros);
             lastQuery = done.sql;
             if (previous == 'I') {
                 transactionCount++;
@@ -259,6 +262,26 @@ public final class Session {
         BYTES_TO_CLIENT.setOpaque(this, (long) BYTES_TO_CLIENT.getOpaque(this) + n);
     }
 
+    void onTls() {
+        tls = true;
+    }
+
+    SessionStatus status() {
+        return activity.status();
+    }
+
+    long statementCount() {
+        return activity.statementCount();
+    }
+
+    long bytesFromClient() {
+        return (long) BYTES_FROM_CLIENT.getOpaque(this);
+    }
+
+    long bytesToClient() {
+        return (long) BYTES_TO_CLIENT.getOpaque(this);
+    }
+
     void onClosed() {
         Activity a = activity;
         activity = new Activity(SessionStatus.CLOSED, null, 0, 0, a.lastQuery(), 0, a.transactionCount(), a.statementCount());
@@ -294,7 +317,7 @@ public final class Session {
                 authenticationMethod, tls, start, a.status(), a.activeQuery(), instant(a.activeQueryStartMicros()),
                 a.activeQuerySequence(), a.lastQuery(), instant(a.transactionStartMicros()), a.transactionCount(),
                 backendPid, superuser, a.statementCount(),
-                (long) BYTES_FROM_CLIENT.getOpaque(this), (long) BYTES_TO_CLIENT.getOpaque(this),
+                bytesFromClient(), bytesToClient(),
                 a.activeQuerySequence() != 0 && a.activeQuerySequence() == cancellingSequence);
     }
 

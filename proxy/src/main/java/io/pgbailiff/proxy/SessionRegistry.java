@@ -4,6 +4,7 @@ import io.pgbailiff.adminsql.SessionId;
 import io.pgbailiff.adminsql.SessionSnapshot;
 
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
@@ -25,6 +26,10 @@ public final class SessionRegistry {
 
     public Optional<Session> find(SessionId id) {
         return Optional.ofNullable(sessions.get(id));
+    }
+
+    Collection<Session> all() {
+        return sessions.values();
     }
 
     public int size() {

@@ -2,11 +2,17 @@ package io.pgbailiff.proxy;
 
 import org.junit.jupiter.api.Test;
 
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -72,11 +78,112 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void everyNewSettingRefusesBadValuesWithItsName() {
+        assertMessage("--http: expected host:port, got 'everywhere'", "--http", "everywhere");
+        assertMessage("--backend-tls: expected disable, prefer, require, verify-ca or verify-full, got 'maybe'",
+                "--backend-tls", "maybe");
+        assertMessage("--max-client-connections: must be at least 1, got 0", "--max-client-connections", "0");
+        assertMessage("--max-client-connections: not a number: 'many'", "--max-client-connections", "many");
+        assertMessage("--startup-timeout: not a duration: 'later' (use e.g. 5s or 500ms)", "--startup-timeout", "later");
+        assertMessage("--idle-session-timeout: must be greater than zero, got '-5s'", "--idle-session-timeout", "-5s");
+        assertMessage("--idle-in-transaction-timeout: not a duration: 'x' (use e.g. 5s or 500ms)",
+                "--idle-in-transaction-timeout", "x");
+        assertMessage("--drain-timeout: must be greater than zero, got '0ms'", "--drain-timeout", "0ms");
+        assertMessage("--log-format: expected text or json, got 'xml'", "--log-format", "xml");
+        assertMessage("--log-level: unknown level 'loud' (use trace, debug, info, warn, error or off)", "--log-level", "loud");
+        assertMessage("--log-level: missing logger name before '=debug'", "--log-level", "=debug");
+        assertMessage("--max-message-size: must be between 1024 and 1073741823, got 10", "--max-message-size", "10");
+        assertMessage("--tls-require: expected true or false, got 'perhaps'", "--tls-require=perhaps");
+        assertMessage("--tls-cert: needs --tls-key as well", "--tls-cert", "/etc/hostname");
+        assertMessage("--tls-key: needs --tls-cert as well", "--tls-key", "/etc/hostname");
+        assertMessage("--tls-require: needs --tls-cert and --tls-key", "--tls-require");
+        assertMessage("--tls-cert: cannot read /no/such/cert.pem", "--tls-cert", "/no/such/cert.pem", "--tls-key", "/etc/hostname");
+        assertMessage("--backend-tls-ca: cannot read /no/ca.pem", "--backend-tls", "verify-full", "--backend-tls-ca", "/no/ca.pem");
+        assertMessage("--backend-tls-ca: only used with --backend-tls verify-ca or verify-full, not prefer",
+                "--backend-tls-ca", "/etc/hostname");
+        assertMessage("--config: cannot read /no/such.conf: no such file", "--config", "/no/such.conf");
+    }
+
+    @Test
+    void newSettingsAreReadWithTheirDefaults() {
+        Config d = ConfigLoader.load(List.of(), Map.of());
+        assertEquals(new Config.HostPort("127.0.0.1", 9187), d.http());
+        assertEquals(Config.BackendTls.PREFER, d.backendTls());
+        assertEquals(10_000, d.maxClientConnections());
+        assertEquals(Duration.ofSeconds(30), d.drainTimeout());
+        assertEquals(Duration.ofSeconds(60), d.startupTimeout());
+        assertNull(d.idleSessionTimeout());
+        assertNull(d.idleInTransactionTimeout());
+        assertEquals(Config.LogFormat.TEXT, d.logFormat());
+
+        Config c = ConfigLoader.load(List.of("--http", "off", "--backend-tls", "verify-full", "--max-client-connections", "5",
+                "--idle-session-timeout", "2m", "--idle-in-transaction-timeout", "1.5s", "--drain-timeout", "10s",
+                "--log-format", "JSON", "--log-level", "warn, io.pgbailiff.audit=info"), Map.of());
+        assertNull(c.http());
+        assertEquals(Config.BackendTls.VERIFY_FULL, c.backendTls());
+        assertEquals(5, c.maxClientConnections());
+        assertEquals(Duration.ofMinutes(2), c.idleSessionTimeout());
+        assertEquals(Duration.ofMillis(1500), c.idleInTransactionTimeout());
+        assertEquals(Duration.ofSeconds(10), c.drainTimeout());
+        assertEquals(Config.LogFormat.JSON, c.logFormat());
+        assertEquals(Map.of("root", "warn", "io.pgbailiff.audit", "info"), c.logLevels());
+        assertNull(ConfigLoader.load(List.of("--idle-session-timeout", "off"), Map.of()).idleSessionTimeout());
+    }
+
+    @Test
+    void configFileSitsBetweenDefaultsAndTheEnvironment(@TempDir Path dir) throws IOException {
+        Path file = dir.resolve("pgbailiff.conf");
+        Files.writeString(file, """
+                # settings for the test
+                backend = db.internal:5433
+                node-id: 7
+                admin-roles = "ops, dba"
+                drain-timeout = 3s
+                log-level = io.pgbailiff.audit=warn
+
+                max-client-connections: 100
+                """);
+        Config fromFile = ConfigLoader.load(List.of("--config", file.toString()), Map.of());
+        assertEquals(new Config.HostPort("db.internal", 5433), fromFile.backend());
+        assertEquals(7, fromFile.nodeId());
+        assertEquals(List.of("ops", "dba"), fromFile.adminRoles());
+        assertEquals(Duration.ofSeconds(3), fromFile.drainTimeout());
+        assertEquals(Map.of("io.pgbailiff.audit", "warn"), fromFile.logLevels());
+        assertEquals(100, fromFile.maxClientConnections());
+
+        Map<String, String> env = Map.of("PGBAILIFF_CONFIG", file.toString(), "PGBAILIFF_NODE_ID", "8");
+        Config envOverFile = ConfigLoader.load(List.of(), env);
+        assertEquals(8, envOverFile.nodeId());
+        assertEquals(new Config.HostPort("db.internal", 5433), envOverFile.backend());
+
+        Config flagsOverAll = ConfigLoader.load(List.of("--node-id", "9", "--backend", "other:1"), env);
+        assertEquals(9, flagsOverAll.nodeId());
+        assertEquals(new Config.HostPort("other", 1), flagsOverAll.backend());
+        assertEquals(100, flagsOverAll.maxClientConnections());
+    }
+
+    @Test
+    void badConfigFileLinesNameTheFileTheLineAndTheSetting(@TempDir Path dir) throws IOException {
+        Path file = dir.resolve("bad.conf");
+        Files.writeString(file, "listen = :6432\nfrobnicate = yes\n");
+        assertMessage(file + " line 2: unknown setting 'frobnicate' (see --help)", "--config", file.toString());
+        Files.writeString(file, "# ok\nnode-id = zero\n");
+        assertMessage(file + " line 2: node-id: not a number: 'zero'", "--config", file.toString());
+        Files.writeString(file, "just some words\n");
+        assertMessage(file + " line 1: expected 'setting = value', got 'just some words'", "--config", file.toString());
+    }
+
+    @Test
     void helpListsEverySettingWithItsEnvironmentNameAndDefault() {
         String help = ConfigLoader.help();
         for (String s : List.of("--listen", "PGBAILIFF_LISTEN", "127.0.0.1:6432", "--backend", "PGBAILIFF_BACKEND",
-                "--node-id", "PGBAILIFF_NODE_ID", "--connect-timeout", "PGBAILIFF_CONNECT_TIMEOUT", "5000ms",
-                "--embedded-backend", "--max-message-size", "--help")) {
+                "--node-id", "PGBAILIFF_NODE_ID", "--connect-timeout", "PGBAILIFF_CONNECT_TIMEOUT", "default 5s",
+                "--embedded-backend", "--max-message-size", "--help", "--config", "PGBAILIFF_CONFIG",
+                "--http", "PGBAILIFF_HTTP", "127.0.0.1:9187", "--tls-cert", "PGBAILIFF_TLS_CERT", "--tls-key",
+                "--tls-require", "--backend-tls", "PGBAILIFF_BACKEND_TLS", "default prefer", "--backend-tls-ca",
+                "--max-client-connections", "default 10000", "--startup-timeout", "--idle-in-transaction-timeout",
+                "--idle-session-timeout", "default off", "--drain-timeout", "default 30s", "--log-format",
+                "PGBAILIFF_LOG_FORMAT", "--log-level")) {
             assertTrue(help.contains(s), "help mentions " + s);
         }
     }
