@@ -37,6 +37,11 @@ final class BackendActivity {
         return count("SELECT count(*) FROM pg_stat_activity WHERE datname = ? AND pid <> pg_backend_pid()", database);
     }
 
+    /** Backends connected with that application name. */
+    static int backendsWithApplication(String applicationName) {
+        return count("SELECT count(*) FROM pg_stat_activity WHERE application_name = ?", applicationName);
+    }
+
     /**
      * Waits until the backend is executing a statement containing the text: past the point where
      * a cancel could be lost because the backend was still reading the command.

@@ -76,6 +76,24 @@ public final class TestPostgres {
         }
     }
 
+    /**
+     * A PostgreSQL of its own, of the same version, with extra server settings, for a test that
+     * needs one configured differently; the caller closes it.
+     */
+    static EmbeddedPostgres startSeparate(java.util.Map<String, String> serverConfig) {
+        int major = get().majorVersion;
+        Path jar = Path.of(System.getProperty("pgbailiff.it.pg.binaries", "target/pg-binaries"), "postgres-" + major + ".jar");
+        try {
+            EmbeddedPostgres.Builder b = EmbeddedPostgres.builder()
+                    .setPgBinaryResolver((system, hardware) -> binaryArchive(jar, system, hardware))
+                    .setServerConfig("listen_addresses", "127.0.0.1");
+            serverConfig.forEach(b::setServerConfig);
+            return b.start();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     private static InputStream binaryArchive(Path jar, String system, String hardware) throws IOException {
         try (ZipFile zip = new ZipFile(jar.toFile())) {
             String name = ("postgres-" + system + "-" + hardware + ".txz").toLowerCase(java.util.Locale.ROOT);

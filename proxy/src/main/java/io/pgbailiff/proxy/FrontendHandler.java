@@ -1091,6 +1091,9 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
     }
 
     void backendException(Throwable cause) {
+        if (cause instanceof DecoderException && cause.getCause() instanceof IOException io) {
+            cause = io;
+        }
         if (cause instanceof IOException) {
             log.debug("backend connection error for session {}: {}", session.id(), cause.toString());
         } else {
