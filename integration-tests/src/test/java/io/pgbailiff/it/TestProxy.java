@@ -39,6 +39,19 @@ public final class TestProxy implements AutoCloseable {
         }
     }
 
+    /** The page {@code GET /metrics} serves now. */
+    public String metrics() {
+        var response = Http.get(server.httpAddress(), "/metrics");
+        if (response.statusCode() != 200) {
+            throw new AssertionError("GET /metrics: " + response.statusCode() + " " + response.body());
+        }
+        return response.body();
+    }
+
+    public double metric(String name, String... labels) {
+        return Http.metric(metrics(), name, labels);
+    }
+
     public int port() {
         return server.address().getPort();
     }
