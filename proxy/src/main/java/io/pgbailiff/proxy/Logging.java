@@ -2,7 +2,6 @@ package io.pgbailiff.proxy;
 
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.LoggerContext;
-import ch.qos.logback.classic.encoder.JsonEncoder;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.ConsoleAppender;
 import org.slf4j.Logger;
@@ -12,8 +11,7 @@ import java.util.Map;
 
 /**
  * Applies {@code --log-format} and {@code --log-level} on top of the bundled logback.xml
- * (readable console lines). JSON lines use logback's own JSON encoder: one object per line with
- * timestamp, level, logger, thread, message and any exception.
+ * (readable console lines); {@code json} switches the console to {@link JsonLineEncoder}.
  */
 final class Logging {
     private Logging() {
@@ -34,10 +32,8 @@ final class Logging {
 
     private static void useJson(LoggerContext context) {
         ch.qos.logback.classic.Logger root = context.getLogger(Logger.ROOT_LOGGER_NAME);
-        JsonEncoder encoder = new JsonEncoder();
+        JsonLineEncoder encoder = new JsonLineEncoder();
         encoder.setContext(context);
-        encoder.setWithSequenceNumber(false);
-        encoder.setWithContext(false);
         encoder.start();
         ConsoleAppender<ILoggingEvent> json = new ConsoleAppender<>();
         json.setContext(context);

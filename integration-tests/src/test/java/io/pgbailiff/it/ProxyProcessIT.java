@@ -1,0 +1,185 @@
+package io.pgbailiff.it;
+
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The real pgbailiff process ({@code proxy/target/pgbailiff.jar}) as an operator runs it. On
+ * SIGTERM it stops accepting, lets running statements finish within {@code --drain-timeout},
+ * ends the rest with FATAL 57P01, and exits 0. A bad setting stops it with one line and exit
+ * code 2. {@code --log-format json} writes one JSON object per line.
+ */
+class ProxyProcessIT {
+    private static final Path JAR = Path.of(System.getProperty("pgbailiff.jar", "../proxy/target/pgbailiff.jar"));
+
+    @BeforeAll
+    static void jarIsBuilt() {
+        assertTrue(Files.isRegularFile(JAR), "the runnable jar is built first (mvn package): " + JAR.toAbsolutePath());
+    }
+
+    @Test
+    void aRunningStatementFinishesWithinTheDrainTimeoutAndTheProcessExitsZero() throws Exception {
+        try (Proxy p = Proxy.start("--drain-timeout", "10s");
+             Connection running = p.connect("drain-running");
+             Connection idle = p.connect("drain-idle");
+             Statement s = running.createStatement()) {
+            CompletableFuture<SQLException> sleep = Async.execute(s, "SELECT pg_sleep(2)");
+            BackendActivity.awaitActive("pg_sleep(2)", Duration.ofSeconds(10));
+            p.terminate();
+            Waits.until(() -> !p.accepting(), Duration.ofSeconds(5), "the listen socket closed");
+            SQLException idleEnded = assertThrows(SQLException.class, () -> idle.createStatement().execute("SELECT 1"));
+            assertEquals("57P01", idleEnded.getSQLState(), "an idle session is ended at once: " + idleEnded);
+            assertNull(sleep.get(10, TimeUnit.SECONDS), "the running statement completed");
+            assertEquals(0, p.awaitExit(Duration.ofSeconds(10)), p.output());
+            assertTrue(p.output().contains("shutting down"), p.output());
+        }
+    }
+
+    @Test
+    void statementsStillRunningAtTheDrainTimeoutAreEndedWith57P01() throws Exception {
+        try (Proxy p = Proxy.start("--drain-timeout", "1s");
+             Connection running = p.connect("drain-long");
+             Statement s = running.createStatement()) {
+            CompletableFuture<SQLException> sleep = Async.execute(s, "SELECT pg_sleep(60)");
+            BackendActivity.awaitActive("pg_sleep(60)", Duration.ofSeconds(10));
+            long start = System.nanoTime();
+            p.terminate();
+            SQLException e = sleep.get(10, TimeUnit.SECONDS);
+            assertEquals("57P01", e == null ? null : e.getSQLState(), String.valueOf(e));
+            assertTrue(System.nanoTime() - start < TimeUnit.SECONDS.toNanos(5), "ended soon after the 1 s drain");
+            assertEquals(0, p.awaitExit(Duration.ofSeconds(10)), p.output());
+            Waits.until(() -> BackendActivity.activeBackendsWithQuery("pg_sleep(60)") == 0, Duration.ofSeconds(5),
+                    "the statement was cancelled on the backend too");
+        }
+    }
+
+    @Test
+    void aBadSettingStopsStartUpWithOneLineNamingIt() throws Exception {
+        Process p = new ProcessBuilder(javaCommand("--backend-tls", "sometimes")).redirectErrorStream(true).start();
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+        String out = new String(p.getInputStream().readAllBytes()).strip();
+        assertEquals(2, p.exitValue(), out);
+        assertEquals("pgbailiff: --backend-tls: expected disable, prefer, require, verify-ca or verify-full, got 'sometimes'", out);
+    }
+
+    @Test
+    void jsonLogLinesWithLevelsPerLogger() throws Exception {
+        try (Proxy p = Proxy.start("--log-format", "json", "--log-level", "io.pgbailiff.audit=info,io.pgbailiff.proxy=debug");
+             Connection admin = DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + p.port + "/postgres?user=postgres");
+             Connection victim = p.connect("json-victim")) {
+            String id;
+            try (Statement s = admin.createStatement();
+                 var rs = s.executeQuery("SELECT session_id FROM [SHOW SESSIONS] WHERE application_name = 'json-victim'")) {
+                assertTrue(rs.next());
+                id = rs.getString(1);
+                s.execute("CANCEL SESSION '" + id + "'");
+            }
+            Waits.until(() -> p.output().contains("cancel session: by user postgres"), Duration.ofSeconds(5),
+                    () -> "the audit line: " + p.output());
+            List<String> lines = p.output().lines().filter(l -> !l.isBlank()).toList();
+            for (String line : lines) {
+                assertTrue(line.startsWith("{") && line.endsWith("}"), "a JSON object per line: " + line);
+            }
+            assertTrue(lines.stream().anyMatch(l -> l.contains("\"logger\":\"io.pgbailiff.audit\"") && l.contains(id)),
+                    p.output());
+            assertTrue(lines.stream().anyMatch(l -> l.contains("\"level\":\"DEBUG\"")), "debug enabled for io.pgbailiff.proxy");
+        }
+    }
+
+    private static List<String> javaCommand(String... args) {
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-jar", JAR.toString()));
+        command.addAll(List.of(args));
+        return command;
+    }
+
+    /** pgbailiff as its own process, in front of the test PostgreSQL. */
+    private static final class Proxy implements AutoCloseable {
+        private final Process process;
+        private final Path log;
+        private final int port;
+
+        private Proxy(Process process, Path log, int port) {
+            this.process = process;
+            this.log = log;
+            this.port = port;
+        }
+
+        static Proxy start(String... flags) throws IOException {
+            int port = freePort();
+            List<String> command = javaCommand("--listen", "127.0.0.1:" + port,
+                    "--backend", "127.0.0.1:" + TestPostgres.get().port(), "--http", "off");
+            command.addAll(List.of(flags));
+            Path log = Files.createTempFile("pgbailiff-shutdown-", ".log");
+            Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+            Proxy p = new Proxy(process, log, port);
+            Waits.until(() -> p.output().contains("listening on") || !process.isAlive(), Duration.ofSeconds(30),
+                    () -> "pgbailiff started: " + p.output());
+            assertTrue(process.isAlive(), p.output());
+            return p;
+        }
+
+        Connection connect(String applicationName) throws SQLException {
+            return DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + port + "/postgres?user=alice&ApplicationName="
+                    + applicationName);
+        }
+
+        boolean accepting() {
+            try (java.net.Socket s = new java.net.Socket("127.0.0.1", port)) {
+                return true;
+            } catch (IOException e) {
+                return false;
+            }
+        }
+
+        /** SIGTERM, as {@code docker stop} and Kubernetes send it. */
+        void terminate() {
+            process.destroy();
+        }
+
+        int awaitExit(Duration timeout) throws InterruptedException {
+            assertTrue(process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS), "exited: " + output());
+            return process.exitValue();
+        }
+
+        String output() {
+            try {
+                return Files.readString(log);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+
+        @Override
+        public void close() throws IOException {
+            process.destroyForcibly();
+            Files.deleteIfExists(log);
+        }
+
+        private static int freePort() throws IOException {
+            try (ServerSocket s = new ServerSocket(0)) {
+                return s.getLocalPort();
+            }
+        }
+    }
+}
