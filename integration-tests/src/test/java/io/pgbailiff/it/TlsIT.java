@@ -115,6 +115,55 @@ class TlsIT {
         assertEquals(0, BackendActivity.backendsWithApplication("tls-pipelined"), "no backend connection was opened");
     }
 
+    /**
+     * A backend with TLS offers SCRAM-SHA-256-PLUS. A clear-text client is offered SCRAM-SHA-256
+     * alone (libpq refuses a server offering -PLUS without TLS). A TLS client cannot bind to
+     * pgbailiff's TLS connection: it is told how to connect instead of a bare failure.
+     */
+    @Test
+    void scramThroughTlsToTheBackendFromClearTextAndTlsClients() throws Exception {
+        Path psql = ClientProcess.onPath("psql").orElse(null);
+        assumeTrue(psql != null, "psql is not on the PATH");
+        TestCertificates.Issued backendCerts = TestCertificates.newAuthority("scram-backend-ca").writeServer(dir, "scram-backend");
+        try (EmbeddedPostgres backend = TestPostgres.startSeparate(Map.of("ssl", "on",
+                "ssl_cert_file", backendCerts.serverCert().toString(),
+                "ssl_key_file", backendCerts.serverKey().toString()))) {
+            try (Connection c = backend.getPostgresDatabase().getConnection(); Statement s = c.createStatement()) {
+                s.execute("SET password_encryption = 'scram-sha-256'");
+                s.execute("CREATE ROLE scrammer LOGIN PASSWORD 'scram-secret'");
+                ResultSet rs = s.executeQuery("SHOW hba_file");
+                rs.next();
+                java.nio.file.Files.writeString(Path.of(rs.getString(1)), """
+                        local all all trust
+                        host all scrammer 127.0.0.1/32 scram-sha-256
+                        host all all 127.0.0.1/32 trust
+                        """);
+                s.execute("SELECT pg_reload_conf()");
+            }
+            try (TestProxy both = TestProxy.start("--backend", "127.0.0.1:" + backend.getPort(),
+                    "--tls-cert", proxyCerts.serverCert().toString(), "--tls-key", proxyCerts.serverKey().toString())) {
+                String conn = "host=127.0.0.1 port=" + both.port() + " user=scrammer dbname=postgres";
+                try (ClientProcess clear = ClientProcess.start(psql, Map.of("PGPASSWORD", "scram-secret"),
+                        List.of(conn + " sslmode=disable", "-X", "-A", "-t", "-c", "SELECT current_user"))) {
+                    clear.awaitSuccess(Duration.ofSeconds(20));
+                    assertEquals("scrammer\n", clear.stdout(), clear.describe());
+                }
+                try (ClientProcess noBinding = ClientProcess.start(psql, Map.of("PGPASSWORD", "scram-secret"),
+                        List.of(conn + " sslmode=require channel_binding=disable", "-X", "-A", "-t", "-c", "SELECT current_user"))) {
+                    noBinding.awaitSuccess(Duration.ofSeconds(20));
+                    assertEquals("scrammer\n", noBinding.stdout(), noBinding.describe());
+                }
+                try (ClientProcess binding = ClientProcess.start(psql, Map.of("PGPASSWORD", "scram-secret"),
+                        List.of(conn + " sslmode=require", "-X", "-c", "SELECT 1"))) {
+                    binding.awaitExit(Duration.ofSeconds(20));
+                    assertEquals(2, binding.exitCode(), binding.describe());
+                    assertTrue(binding.stderr().contains("channel binding"), binding.describe());
+                    assertTrue(binding.stderr().contains("Connect with channel_binding=disable"), binding.describe());
+                }
+            }
+        }
+    }
+
     @Test
     void backendWithSslOnIsReachedWithVerifyFull() throws Exception {
         TestCertificates.Issued backendCerts = TestCertificates.newAuthority("backend-ca").writeServer(dir, "backend");

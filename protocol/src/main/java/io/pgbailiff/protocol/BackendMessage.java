@@ -2,6 +2,8 @@ package io.pgbailiff.protocol;
 
 import io.netty.buffer.ByteBuf;
 
+import java.util.List;
+
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -33,6 +35,21 @@ public sealed interface BackendMessage {
     record Authentication(int code) implements BackendMessage {
         public static Authentication decode(PgFrame frame) {
             return new Authentication(frame.payload().readInt());
+        }
+    }
+
+    /** AuthenticationSASL: the SASL mechanisms the server offers, in its order of preference. */
+    record AuthenticationSasl(List<String> mechanisms) implements BackendMessage {
+        public static AuthenticationSasl decode(PgFrame frame) {
+            ByteBuf p = frame.payload();
+            if (p.readInt() != AUTH_SASL) {
+                throw new ProtocolException("not an AuthenticationSASL message");
+            }
+            List<String> mechanisms = new java.util.ArrayList<>();
+            for (String m = FrontendMessage.Wire.readCString(p); !m.isEmpty(); m = FrontendMessage.Wire.readCString(p)) {
+                mechanisms.add(m);
+            }
+            return new AuthenticationSasl(List.copyOf(mechanisms));
         }
     }
 
@@ -106,6 +123,13 @@ public sealed interface BackendMessage {
                 fields.put((char) code, FrontendMessage.Wire.readCString(p));
             }
             return new ErrorResponse(fields);
+        }
+
+        /** The same error with one field added or replaced, e.g. a hint ('H'). */
+        public ErrorResponse withField(char code, String value) {
+            Map<Character, String> copy = new LinkedHashMap<>(fields);
+            copy.put(code, value);
+            return new ErrorResponse(copy);
         }
 
         public String severity() {

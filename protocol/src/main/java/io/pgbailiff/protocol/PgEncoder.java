@@ -49,6 +49,18 @@ public final class PgEncoder {
         return writeNotice(alloc, 'E', error);
     }
 
+    /** An ErrorResponse as the backend sent it, field by field. */
+    public static ByteBuf errorResponse(ByteBufAllocator alloc, BackendMessage.ErrorResponse error) {
+        ByteBuf buf = alloc.buffer(128);
+        int len = begin(buf, 'E');
+        error.fields().forEach((code, value) -> {
+            buf.writeByte(code);
+            writeCString(buf, value);
+        });
+        buf.writeByte(0);
+        return end(buf, len);
+    }
+
     public static ByteBuf noticeResponse(ByteBufAllocator alloc, PgError notice) {
         return writeNotice(alloc, 'N', notice);
     }
@@ -123,6 +135,17 @@ public final class PgEncoder {
 
     public static ByteBuf readyForQuery(ByteBufAllocator alloc, byte transactionStatus) {
         return alloc.buffer(6).writeByte('Z').writeInt(5).writeByte(transactionStatus);
+    }
+
+    public static ByteBuf authenticationSasl(ByteBufAllocator alloc, List<String> mechanisms) {
+        ByteBuf buf = alloc.buffer(64);
+        int len = begin(buf, 'R');
+        buf.writeInt(BackendMessage.AUTH_SASL);
+        for (String m : mechanisms) {
+            writeCString(buf, m);
+        }
+        buf.writeByte(0);
+        return end(buf, len);
     }
 
     public static ByteBuf backendKeyData(ByteBufAllocator alloc, int processId, byte[] secretKey) {

@@ -132,6 +132,29 @@ class MessageDecodingTest {
     }
 
     @Test
+    void errorResponseWithAHintAddedKeepsEveryOtherField() {
+        BackendMessage.ErrorResponse original = fromBackend(message('E', (byte) 'S', "FATAL", (byte) 'C', "08P01",
+                (byte) 'M', "SCRAM channel binding check failed", (byte) 'R', "CheckSCRAMAuth", (byte) 0),
+                BackendMessage.ErrorResponse::decode);
+        BackendMessage.ErrorResponse hinted = fromBackend(PgEncoder.errorResponse(ALLOC, original.withField('H', "do this")),
+                BackendMessage.ErrorResponse::decode);
+        assertEquals("FATAL", hinted.severity());
+        assertEquals("08P01", hinted.sqlState());
+        assertEquals("SCRAM channel binding check failed", hinted.message());
+        assertEquals("CheckSCRAMAuth", hinted.fields().get('R'));
+        assertEquals("do this", hinted.fields().get('H'));
+    }
+
+    @Test
+    void saslMechanismsRoundTrip() {
+        assertEquals(new BackendMessage.AuthenticationSasl(List.of("SCRAM-SHA-256-PLUS", "SCRAM-SHA-256")),
+                fromBackend(message('R', 10, "SCRAM-SHA-256-PLUS", "SCRAM-SHA-256", (byte) 0),
+                        BackendMessage.AuthenticationSasl::decode));
+        assertEquals(new BackendMessage.AuthenticationSasl(List.of("SCRAM-SHA-256")),
+                fromBackend(PgEncoder.authenticationSasl(ALLOC, List.of("SCRAM-SHA-256")), BackendMessage.AuthenticationSasl::decode));
+    }
+
+    @Test
     void backendKeyDataWithFourByteKey() {
         BackendMessage.BackendKeyData k = fromBackend(PgEncoder.backendKeyData(ALLOC, 4242, Bytes.hex("a1b2c3d4")),
                 BackendMessage.BackendKeyData::decode);

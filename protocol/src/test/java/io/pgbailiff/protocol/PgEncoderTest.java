@@ -174,6 +174,12 @@ class PgEncoderTest {
     }
 
     @Test
+    void authenticationSaslListsMechanismsThenAnEmptyString() {
+        assertEncodes(hex("52 00000017 0000000a 5343 5241 4d2d 5348 412d 3235 3600 00"),
+                PgEncoder.authenticationSasl(ALLOC, List.of("SCRAM-SHA-256")));
+    }
+
+    @Test
     void readyForQueryWithEachTransactionStatus() {
         assertEncodes(Bytes.hex("5a 00000005 49"), PgEncoder.readyForQuery(ALLOC, BackendMessage.ReadyForQuery.IDLE));
         assertEncodes(Bytes.hex("5a 00000005 54"), PgEncoder.readyForQuery(ALLOC, BackendMessage.ReadyForQuery.IN_TRANSACTION));

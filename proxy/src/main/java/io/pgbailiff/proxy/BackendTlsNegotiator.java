@@ -9,7 +9,8 @@ import io.netty.util.ReferenceCountUtil;
 import java.util.function.Consumer;
 
 /**
- * Asks the backend for TLS before the StartupMessage, as libpq does, then removes itself.
+ * Asks the backend for TLS before the StartupMessage, as libpq does, then removes itself,
+ * reporting whether the connection is now encrypted.
  *
  * <pre>
  *  SSLRequest ──▶ backend
@@ -20,10 +21,10 @@ import java.util.function.Consumer;
 final class BackendTlsNegotiator extends ChannelInboundHandlerAdapter {
     private final TlsContexts tls;
     private final Config.HostPort backend;
-    private final Runnable ready;
+    private final Consumer<Boolean> ready;
     private final Consumer<String> failed;
 
-    BackendTlsNegotiator(TlsContexts tls, Config.HostPort backend, Runnable ready, Consumer<String> failed) {
+    BackendTlsNegotiator(TlsContexts tls, Config.HostPort backend, Consumer<Boolean> ready, Consumer<String> failed) {
         this.tls = tls;
         this.backend = backend;
         this.ready = ready;
@@ -44,14 +45,14 @@ final class BackendTlsNegotiator extends ChannelInboundHandlerAdapter {
                 ctx.pipeline().replace(this, "tls", handler);
                 handler.handshakeFuture().addListener(f -> {
                     if (f.isSuccess()) {
-                        ready.run();
+                        ready.accept(true);
                     } else {
                         failed.accept("TLS handshake with the backend failed: " + rootMessage(f.cause()));
                     }
                 });
             } else if (answer == 'N' && tls.backendMode() == Config.BackendTls.PREFER) {
                 ctx.pipeline().remove(this);
-                ready.run();
+                ready.accept(false);
             } else if (answer == 'N') {
                 failed.accept("the backend does not support SSL, but --backend-tls is " + tls.backendMode().setting());
             } else {

@@ -140,6 +140,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
     private boolean transactionInterrupted;
     /** The client connection is encrypted. */
     private boolean tls;
+    /** The backend connection is encrypted. */
+    private boolean backendTls;
     /** This connection holds one of the {@code --max-client-connections} slots. */
     private boolean admitted;
     private ScheduledFuture<?> startupTimer;
@@ -303,7 +305,10 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
             return;
         }
         backend.pipeline().addFirst("tls-negotiation", new BackendTlsNegotiator(proxy.tls(), proxy.config().backend(),
-                () -> guarded(() -> startBackendSession(startup)), reason -> guarded(() -> backendUnavailable(reason))));
+                encrypted -> guarded(() -> {
+                    backendTls = encrypted;
+                    startBackendSession(startup);
+                }), reason -> guarded(() -> backendUnavailable(reason))));
         backend.writeAndFlush(PgEncoder.sslRequest(backend.alloc()));
     }
 
@@ -891,7 +896,13 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
                     syncsAbsorbedByCopy++;
                 }
             }
-            case BackendMessage.AUTHENTICATION -> onAuthenticationRequest(BackendMessage.Authentication.decode(frame).code());
+            case BackendMessage.AUTHENTICATION -> {
+                int code = BackendMessage.Authentication.decode(frame).code();
+                onAuthenticationRequest(code);
+                if (code == BackendMessage.AUTH_SASL && !tls) {
+                    return !offerSaslWithoutChannelBinding(frame);
+                }
+            }
             case BackendMessage.BACKEND_KEY_DATA -> {
                 BackendMessage.BackendKeyData key = BackendMessage.BackendKeyData.decode(frame);
                 backendKey = new CancelKeys.BackendKey(key.processId(), key.secretKey());
@@ -911,6 +922,16 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
                     backendSentFatal = true;
                 }
                 errorSinceReady = true;
+                if (state == State.AUTHENTICATING && tls && backendTls && error.message() != null
+                        && error.message().contains("channel binding")) {
+                    ByteBuf own = PgEncoder.errorResponse(client.alloc(), error.withField('H',
+                            "pgbailiff and the server each hold their own TLS connection, so SCRAM channel binding cannot succeed"
+                                    + " unless pgbailiff presents the server's certificate. Connect with channel_binding=disable,"
+                                    + " or give pgbailiff the server's certificate and key (--tls-cert, --tls-key)."));
+                    session.addBytesToClient(own.readableBytes());
+                    client.write(own, client.voidPromise());
+                    return false;
+                }
                 if (transactionInterrupted && SqlState.IN_FAILED_SQL_TRANSACTION.code().equals(error.sqlState())) {
                     ByteBuf own = PgEncoder.errorResponse(client.alloc(), PgError.error(SqlState.IN_FAILED_SQL_TRANSACTION,
                             "current transaction was interrupted by an administrator, commands ignored until end of transaction block")
@@ -923,6 +944,25 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
             default -> {
             }
         }
+        return true;
+    }
+
+    /**
+     * A backend reached over TLS offers SCRAM-SHA-256-PLUS, which binds to that TLS connection. A
+     * client on a clear-text connection to pgbailiff cannot use it, and libpq refuses a server
+     * that offers it without TLS; so such a client is offered the mechanisms without channel
+     * binding. (A TLS client keeps the full list; binding then only succeeds if pgbailiff
+     * presents the backend's own certificate.) Returns true if it wrote the shortened list.
+     */
+    private boolean offerSaslWithoutChannelBinding(PgFrame frame) {
+        List<String> offered = BackendMessage.AuthenticationSasl.decode(frame).mechanisms();
+        List<String> usable = offered.stream().filter(m -> !m.endsWith("-PLUS")).toList();
+        if (usable.size() == offered.size()) {
+            return false;
+        }
+        ByteBuf own = PgEncoder.authenticationSasl(client.alloc(), usable);
+        session.addBytesToClient(own.readableBytes());
+        client.write(own, client.voidPromise());
         return true;
     }
 
