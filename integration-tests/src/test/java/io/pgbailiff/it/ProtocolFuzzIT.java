@@ -102,6 +102,21 @@ class ProtocolFuzzIT extends ProxyTestBase {
                 () -> "open file descriptors back to " + baselineFds + " (+5); now " + ProxyResources.openFileDescriptors());
     }
 
+    /**
+     * A client that sends Terminate and waits for the connection to close sees a quiet close, as
+     * from PostgreSQL, not an error claiming the server went away.
+     */
+    @Test
+    void terminateIsAnsweredByAQuietClose() throws Exception {
+        try (RawPgClient raw = new RawPgClient(proxy.port())) {
+            raw.send(RawPgClient.startupPacket(196608, java.util.Map.of("user", "alice", "database", "postgres")));
+            raw.readUntil('Z');
+            raw.send(RawPgClient.message('X', new byte[0]));
+            raw.setTimeout(5000);
+            assertEquals(-1, raw.readByte(), "nothing after Terminate but the end of the stream");
+        }
+    }
+
     /** A case is a function of the seed and its index alone, so a failure can be replayed on its own. */
     @Test
     void casesAreReproducibleFromSeedAndIndex() {

@@ -129,6 +129,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
     private int injectedSyncs;
     /** The open transaction was rolled back by an administrator; the client has not ended it yet. */
     private boolean transactionInterrupted;
+    /** The client sent Terminate: the backend closing the connection next is what it asked for. */
+    private boolean clientTerminated;
 
     FrontendHandler(ProxyContext proxy) {
         this.proxy = proxy;
@@ -273,6 +275,10 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
                 case FrontendMessage.SYNC -> handleSync(frame);
                 case FrontendMessage.FUNCTION_CALL -> {
                     session.onFunctionCall();
+                    toBackend(frame);
+                }
+                case FrontendMessage.TERMINATE -> {
+                    clientTerminated = true;
                     toBackend(frame);
                 }
                 case FrontendMessage.COPY_DONE, FrontendMessage.COPY_FAIL -> {
@@ -886,7 +892,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
             terminateNow();
             return;
         }
-        if (!backendSentFatal && client.isActive()) {
+        if (!backendSentFatal && !clientTerminated && client.isActive()) {
             client.write(PgEncoder.errorResponse(client.alloc(), PgError.fatal(SqlState.CONNECTION_FAILURE,
                     "server closed the connection unexpectedly")), client.voidPromise());
         }
