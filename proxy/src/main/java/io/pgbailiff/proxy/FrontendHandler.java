@@ -180,7 +180,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
         state = State.CLOSED;
         CancelKeys.BackendKey key = proxy.cancelKeys().lookup(request.processId(), request.secretKey());
         if (key == null) {
-            log.debug("ignored cancel request with an unknown key from {}", client.remoteAddress());
+            proxy.cancelKeys().recordUnmatched(client.remoteAddress(), client.eventLoop());
             client.close();
             return;
         }
