@@ -79,6 +79,14 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
             (char) BackendMessage.ERROR_RESPONSE, (char) BackendMessage.COPY_IN_RESPONSE);
 
     private static final AdminExecutor ADMIN = new AdminExecutor();
+    /**
+     * How long CANCEL SESSION waits for the backend's message in flight to end, so that the client
+     * gets its FATAL on a message boundary. A client that does not read holds the backend back, and
+     * the boundary never comes: its session is then ended without the message.
+     */
+    private static final long TERMINATE_GRACE_MILLIS = 2000;
+    /** How long a closing connection waits for the client to take what was written to it. */
+    private static final long CLOSE_FLUSH_GRACE_MILLIS = 10_000;
 
     enum State { AWAITING_STARTUP, CONNECTING, AUTHENTICATING, READY, CLOSED }
 
@@ -889,10 +897,14 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
             return;
         }
         if (terminatePending) {
-            terminateNow();
+            if (backendAtMessageBoundary()) {
+                terminateNow();
+            } else {
+                close();
+            }
             return;
         }
-        if (!backendSentFatal && !clientTerminated && client.isActive()) {
+        if (!backendSentFatal && !clientTerminated && client.isActive() && backendAtMessageBoundary()) {
             client.write(PgEncoder.errorResponse(client.alloc(), PgError.fatal(SqlState.CONNECTION_FAILURE,
                     "server closed the connection unexpectedly")), client.voidPromise());
         }
@@ -965,7 +977,11 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
         if (backend != null) {
             backend.close();
         }
-        client.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+        ChannelFuture flushed = client.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+        if (!flushed.isDone()) {
+            // a client that stopped reading would keep its socket and buffers for ever
+            client.eventLoop().schedule((Runnable) client::close, CLOSE_FLUSH_GRACE_MILLIS, java.util.concurrent.TimeUnit.MILLISECONDS);
+        }
     }
 
     // ---- session control (SessionControl), each run on this session's event loop ----
@@ -981,6 +997,12 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
                 if (session.runningSequence() != 0 && backendKey != null) {
                     proxy.canceller().cancel(client.eventLoop(), backendKey);
                 }
+                client.eventLoop().schedule(() -> guarded(() -> {
+                    if (terminatePending && state != State.CLOSED) {
+                        log.debug("session {} ended without its FATAL message: its client is not reading", session.id());
+                        close();
+                    }
+                }), TERMINATE_GRACE_MILLIS, java.util.concurrent.TimeUnit.MILLISECONDS);
                 return true;
             }
             terminateNow();
@@ -996,6 +1018,12 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
 
     private PgFrameDecoder backendDecoder() {
         return (PgFrameDecoder) backend.pipeline().get("decoder");
+    }
+
+    /** Whether everything relayed from the backend so far ends on a message boundary, so a message of pgbailiff's own may follow. */
+    private boolean backendAtMessageBoundary() {
+        PgFrameDecoder decoder = backendDecoder();
+        return decoder == null || decoder.atMessageBoundary();
     }
 
     @Override
