@@ -285,10 +285,6 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
                     session.onFunctionCall();
                     toBackend(frame);
                 }
-                case FrontendMessage.TERMINATE -> {
-                    clientTerminated = true;
-                    toBackend(frame);
-                }
                 case FrontendMessage.COPY_DONE, FrontendMessage.COPY_FAIL -> {
                     copyIn = false;
                     toBackend(frame);
@@ -729,6 +725,9 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
     }
 
     private void toBackend(Object msg) {
+        if (msg instanceof PgFrame frame && frame.type() == FrontendMessage.TERMINATE) {
+            clientTerminated = true;
+        }
         writeToBackend(msg instanceof PgFrame frame ? frame.content() : (ByteBuf) msg);
     }
 
