@@ -117,6 +117,43 @@ class ProtocolFuzzIT extends ProxyTestBase {
         }
     }
 
+    /**
+     * Garbage from a client whose result is still streaming ends its session, and the stream it
+     * has been sent stays well formed: pgbailiff adds no error in the middle of a row.
+     */
+    @Test
+    void aProtocolErrorWhileAResultStreamsLeavesTheStreamWellFormed() throws Exception {
+        byte[] got;
+        try (RawPgClient raw = new RawPgClient(proxy.port(), 32 * 1024)) {
+            raw.send(RawPgClient.startupPacket(196608, java.util.Map.of("user", "alice", "database", "postgres")));
+            raw.readUntil('Z');
+            raw.send(RawPgClient.query("SELECT repeat('x', 1000) FROM generate_series(1, 100000)"));
+            Thread.sleep(1000); // the result fills the socket buffers and the proxy's write buffer
+            raw.send(new byte[] {'Q', (byte) 0x7f, (byte) 0xff, (byte) 0xff, (byte) 0xff});
+            raw.setTimeout(20_000);
+            got = raw.input().readAllBytes();
+        }
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(got);
+        int rows = 0;
+        while (b.remaining() >= 5) {
+            char type = (char) b.get();
+            int len = b.getInt();
+            int available = Math.min(len - 4, b.remaining());
+            byte[] body = new byte[available];
+            b.get(body);
+            if (type == 'D') {
+                for (int i = 6; i < body.length; i++) { // after the column count and the value's length
+                    assertEquals('x', (char) body[i], "row " + rows + " holds only its value, byte " + i);
+                }
+                rows++;
+            } else {
+                assertTrue(type == 'T' || (type == 'E' && available == len - 4),
+                        "after the rows only a whole error may come, not '" + type + "' at row " + rows);
+            }
+        }
+        assertTrue(rows > 10, "the result was streaming: " + rows + " rows");
+    }
+
     /** A case is a function of the seed and its index alone, so a failure can be replayed on its own. */
     @Test
     void casesAreReproducibleFromSeedAndIndex() {

@@ -934,11 +934,16 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
         backendInactive();
     }
 
+    /**
+     * Ends the session with an error of pgbailiff's own, unless the client can no longer take one:
+     * after the backend's own FATAL (nothing follows a FATAL), or in the middle of a backend
+     * message being relayed.
+     */
     private void fatal(PgError error) {
         if (state == State.CLOSED) {
             return;
         }
-        if (client.isActive()) {
+        if (client.isActive() && !backendSentFatal && (backend == null || backendAtMessageBoundary())) {
             client.writeAndFlush(PgEncoder.errorResponse(client.alloc(), error));
         }
         close();
