@@ -47,6 +47,7 @@ final class RestartablePostgres implements AutoCloseable {
             try (Connection c = pg.connect("postgres"); Statement s = c.createStatement()) {
                 s.execute("CREATE ROLE alice LOGIN");
                 s.execute("CREATE ROLE bob LOGIN");
+                s.execute("CHECKPOINT");
             }
             return pg;
         } catch (IOException e) {
@@ -73,6 +74,8 @@ final class RestartablePostgres implements AutoCloseable {
                     .setPort(port)
                     .setPGStartupWait(Duration.ofSeconds(30))
                     .setServerConfig("listen_addresses", "127.0.0.1")
+                    // what was committed must survive an immediate shutdown
+                    .setServerConfig("synchronous_commit", "on")
                     .start();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
