@@ -151,7 +151,8 @@ class SlowReaderIT extends ProxyTestBase {
         if (sorted.isEmpty()) {
             return -1;
         }
-        return sorted.get(Math.min(sorted.size() - 1, (int) Math.ceil(p / 100.0 * sorted.size()) - 1 + (p == 0 ? 1 : 0)));
+        int rank = (int) Math.ceil(p / 100.0 * sorted.size()); // nearest rank
+        return sorted.get(Math.max(0, Math.min(sorted.size(), rank) - 1));
     }
 
     /** The backend message stream as the slow client reads it, parsed just enough to find the end. */
