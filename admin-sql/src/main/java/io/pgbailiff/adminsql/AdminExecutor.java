@@ -77,6 +77,14 @@ public final class AdminExecutor {
                 }
             }
         }
+        targets.forEach((id, s) -> {
+            if (s == null) {
+                env.directory().unmatched("interrupt", id.toString());
+            }
+        });
+        if (q.plan().callsInterrupt && targets.isEmpty()) {
+            env.directory().unmatched("interrupt", "the ids selected by " + q.sql());
+        }
         Map<UUID, CompletableFuture<Boolean>> sent = new LinkedHashMap<>();
         targets.forEach((id, s) -> sent.put(id, s == null ? CompletableFuture.completedFuture(false) : env.directory().interrupt(s.id())));
         return CompletableFuture.allOf(sent.values().toArray(CompletableFuture[]::new)).thenApply(x -> {
@@ -111,6 +119,7 @@ public final class AdminExecutor {
                 }
                 target = all.stream().filter(s -> s.id().equals(id) && s.status() != SessionStatus.CLOSED).findFirst().orElse(null);
                 if (target == null && !c.ifExists()) {
+                    env.directory().unmatched("cancel session", id.hex());
                     throw new AdminSqlException(SqlState.UNDEFINED_OBJECT,
                             "could not cancel session " + id.hex() + ": session ID " + id.hex() + " not found");
                 }
@@ -123,6 +132,7 @@ public final class AdminExecutor {
                 QueryId q = qid;
                 target = all.stream().filter(q::matches).findFirst().orElse(null);
                 if (target == null && !c.ifExists()) {
+                    env.directory().unmatched("cancel query", q.hex());
                     throw new AdminSqlException(SqlState.UNDEFINED_OBJECT,
                             "could not cancel query " + q.hex() + ": query ID " + q.hex() + " not found");
                 }
@@ -133,6 +143,11 @@ public final class AdminExecutor {
                     queries.put(target.id(), qid);
                 }
             }
+        }
+        if (found.isEmpty()) {
+            env.directory().unmatched(session ? "cancel session" : "cancel query",
+                    c.source() instanceof AdminStatement.Subquery sq ? "the ids selected by " + sq.query().sql()
+                            : ids.isEmpty() ? "NULL" : String.join(", ", ids.stream().map(String::valueOf).toList()));
         }
         for (SessionSnapshot s : found.values()) {
             if (!Privileges.canCancel(env.caller(), s)) {

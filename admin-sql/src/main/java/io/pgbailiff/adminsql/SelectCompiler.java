@@ -34,6 +34,7 @@ final class SelectCompiler {
 
     private final Map<String, SelectPlan> ctes;
     private int maxParam;
+    private boolean callsInterrupt;
 
     private SelectCompiler(Map<String, SelectPlan> ctes) {
         this.ctes = ctes;
@@ -43,6 +44,7 @@ final class SelectCompiler {
         SelectCompiler c = new SelectCompiler(new HashMap<>());
         SelectPlan p = c.select(select);
         maxParam[0] = c.maxParam;
+        p.callsInterrupt = c.callsInterrupt;
         return p;
     }
 
@@ -648,6 +650,7 @@ final class SelectCompiler {
                 if (!selectList) {
                     throw AdminSqlException.unsupported("md_interrupt_server_connection() outside the select list");
                 }
+                callsInterrupt = true;
                 Typed t = expr(args.get(0), in);
                 return new Typed(r -> nullOr(t.expr.eval(r), v -> new PendingInterrupt(Values.toUuid(v))), PgType.BOOL, name, t.aggregate);
             }

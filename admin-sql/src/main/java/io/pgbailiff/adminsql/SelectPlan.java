@@ -39,6 +39,8 @@ final class SelectPlan {
     List<OrderKey> order = List.of();
     Expr limit;
     Expr offset;
+    /** The select list calls md_interrupt_server_connection. */
+    boolean callsInterrupt;
 
     List<Object[]> run(Env env) {
         List<Row> contexts = new ArrayList<>();

@@ -20,4 +20,13 @@ public interface SessionDirectory {
 
     /** md_interrupt_server_connection: false if the session is idle, closed, unknown or finishing. */
     CompletableFuture<Boolean> interrupt(SessionId id);
+
+    /**
+     * A cancel or interrupt ({@code kind}: "cancel session", "cancel query", "interrupt") that
+     * reached no session: {@code requested} is the id asked for, which names no session the caller
+     * may see, or the select that chose none. Nothing is done, but the attempt is on record like
+     * every other.
+     */
+    default void unmatched(String kind, String requested) {
+    }
 }

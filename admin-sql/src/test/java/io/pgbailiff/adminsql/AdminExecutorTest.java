@@ -143,7 +143,7 @@ class AdminExecutorTest {
         e = fails("CANCEL QUERY '" + id + "'", "root", SqlState.UNDEFINED_OBJECT);
         assertEquals("could not cancel query " + id + ": query ID " + id + " not found", e.getMessage());
         assertEquals("CANCEL QUERIES 0", run("CANCEL QUERY IF EXISTS '" + id + "'", "root").commandTag());
-        assertEquals(List.of(), dir.calls);
+        assertTrue(dir.calls.stream().allMatch(c -> c.startsWith("unmatched ")), "nothing acted on: " + dir.calls);
     }
 
     @Test
@@ -268,6 +268,26 @@ class AdminExecutorTest {
         assertEquals(List.of(List.of(false)), run("SELECT md_interrupt_server_connection('2601e799-51b3-47a7-a64f-18688d148887');", "root").rows());
         assertEquals(List.of(List.of(false)), run("SELECT md_interrupt_server_connection('" + C + "')", "root").rows());
         fails("SELECT md_interrupt_server_connection('not-a-uuid')", "root", SqlState.INVALID_TEXT_REPRESENTATION);
+    }
+
+    /** An attempt that reaches no session still leaves a record with the directory, so it can be audited. */
+    @Test
+    void attemptsThatReachNoSessionAreReported() {
+        String rootUuid = VirtualTable.uuid(SessionId.parse(A)).toString();
+        assertEquals(List.of(false), column(run("SELECT md_interrupt_server_connection('" + rootUuid + "')", "maxroach"), 0));
+        assertEquals(List.of(), column(run("SELECT md_interrupt_server_connection(client_connection_id)"
+                + " FROM md_active_server_connections() WHERE user_name = 'root'", "maxroach"), 0));
+        assertEquals("CANCEL SESSIONS 0", run("CANCEL SESSIONS (SELECT session_id FROM [SHOW SESSIONS] WHERE user_name = 'root')",
+                "maxroach").commandTag());
+        assertEquals("CANCEL SESSIONS 0", run("CANCEL SESSION IF EXISTS '00000000000000000000000000000009'", "maxroach").commandTag());
+        fails("CANCEL QUERY '00000000000000000000000000000009'", "maxroach", SqlState.UNDEFINED_OBJECT);
+        assertEquals(List.of(
+                "unmatched interrupt " + rootUuid,
+                "unmatched interrupt the ids selected by SELECT md_interrupt_server_connection(client_connection_id)"
+                        + " FROM md_active_server_connections() WHERE user_name = 'root'",
+                "unmatched cancel session the ids selected by (SELECT session_id FROM [SHOW SESSIONS] WHERE user_name = 'root')",
+                "unmatched cancel session 00000000000000000000000000000009",
+                "unmatched cancel query 00000000000000000000000000000009"), dir.calls);
     }
 
     @Test

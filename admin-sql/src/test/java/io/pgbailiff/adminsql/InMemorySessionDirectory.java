@@ -51,6 +51,11 @@ final class InMemorySessionDirectory implements SessionDirectory {
     }
 
     @Override
+    public void unmatched(String kind, String requested) {
+        calls.add("unmatched " + kind + " " + requested);
+    }
+
+    @Override
     public CompletableFuture<Boolean> interrupt(SessionId id) {
         calls.add("interrupt " + id.hex());
         return CompletableFuture.completedFuture(sessions.stream()

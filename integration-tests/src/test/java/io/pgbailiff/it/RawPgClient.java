@@ -181,6 +181,11 @@ public final class RawPgClient implements AutoCloseable {
         }
     }
 
+    /** The client's own port: the proxy sees the connection as coming from it. */
+    public int localPort() {
+        return socket.getLocalPort();
+    }
+
     public void setTimeout(int millis) throws IOException {
         socket.setSoTimeout(millis);
     }

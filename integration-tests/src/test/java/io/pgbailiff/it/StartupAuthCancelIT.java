@@ -64,10 +64,10 @@ class StartupAuthCancelIT extends ProxyTestBase {
 
     @Test
     void jdbcStatementCancelStopsPgSleepWithin3Seconds() throws Exception {
-        try (Connection c = proxy.connect("alice"); Statement s = c.createStatement()) {
-            CompletableFuture<SQLException> result = Async.execute(s, "SELECT pg_sleep(30)");
-            proxy.awaitSessions(list -> list.stream().anyMatch(x -> "SELECT pg_sleep(30)".equals(x.activeQuery())),
-                    Duration.ofSeconds(5), "pg_sleep running");
+        try (Connection c = proxy.connect("alice", null, "ApplicationName", "jdbc-cancel"); Statement s = c.createStatement()) {
+            CompletableFuture<SQLException> result = Async.execute(s, "SELECT pg_sleep(30) /* jdbc-cancel */");
+            // past the point where a cancel could reach the backend before it runs the statement
+            proxy.awaitRunning("jdbc-cancel", "jdbc-cancel */");
             long start = System.nanoTime();
             s.cancel();
             SQLException e = result.get(3, TimeUnit.SECONDS);
@@ -126,9 +126,8 @@ class StartupAuthCancelIT extends ProxyTestBase {
                 assertTrue(negotiated, "PostgreSQL " + major + " negotiates down to 3.0");
                 assertEquals(4, key.length);
             }
-            raw.send(RawPgClient.query("SELECT pg_sleep(30)"));
-            proxy.awaitSessions(list -> list.stream().anyMatch(x -> "raw-3.2".equals(x.applicationName())
-                    && "SELECT pg_sleep(30)".equals(x.activeQuery())), Duration.ofSeconds(5), "pg_sleep running");
+            raw.send(RawPgClient.query("SELECT pg_sleep(30) /* raw-3.2-cancel */"));
+            proxy.awaitRunning("raw-3.2", "raw-3.2-cancel */");
             long start = System.nanoTime();
             try (RawPgClient canceller = new RawPgClient(proxy.port())) {
                 canceller.send(RawPgClient.cancelRequest(pid, key));

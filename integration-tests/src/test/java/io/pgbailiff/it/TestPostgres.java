@@ -54,11 +54,17 @@ public final class TestPostgres {
         return instance;
     }
 
-    private static TestPostgres start(int major) {
+    /** The archive of PostgreSQL binaries of that major version. */
+    static Path binaries(int major) {
         Path jar = Path.of(System.getProperty("pgbailiff.it.pg.binaries", "target/pg-binaries"), "postgres-" + major + ".jar");
         if (!Files.exists(jar)) {
             throw new IllegalStateException("no PostgreSQL " + major + " binaries at " + jar + " (supported: 13, 17, 18)");
         }
+        return jar;
+    }
+
+    private static TestPostgres start(int major) {
+        Path jar = binaries(major);
         try {
             EmbeddedPostgres pg = EmbeddedPostgres.builder()
                     .setPgBinaryResolver((system, hardware) -> binaryArchive(jar, system, hardware))
@@ -94,7 +100,7 @@ public final class TestPostgres {
         }
     }
 
-    private static InputStream binaryArchive(Path jar, String system, String hardware) throws IOException {
+    static InputStream binaryArchive(Path jar, String system, String hardware) throws IOException {
         try (ZipFile zip = new ZipFile(jar.toFile())) {
             String name = ("postgres-" + system + "-" + hardware + ".txz").toLowerCase(java.util.Locale.ROOT);
             var entry = zip.getEntry(name);

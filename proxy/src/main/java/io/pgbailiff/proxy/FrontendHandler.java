@@ -88,6 +88,14 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
             (char) BackendMessage.ERROR_RESPONSE, (char) BackendMessage.COPY_IN_RESPONSE);
 
     private static final AdminExecutor ADMIN = new AdminExecutor();
+    /**
+     * How long CANCEL SESSION waits for the backend's message in flight to end, so that the client
+     * gets its FATAL on a message boundary. A client that does not read holds the backend back, and
+     * the boundary never comes: its session is then ended without the message.
+     */
+    private static final long TERMINATE_GRACE_MILLIS = 2000;
+    /** How long a closing connection waits for the client to take what was written to it. */
+    private static final long CLOSE_FLUSH_GRACE_MILLIS = 10_000;
 
     enum State { AWAITING_STARTUP, CONNECTING, AUTHENTICATING, READY, CLOSED }
 
@@ -150,6 +158,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
     private long lastActivityNanos;
     /** The proxy is shutting down: end this session as soon as it is idle. */
     private boolean draining;
+    /** The client sent Terminate: the backend closing the connection next is what it asked for. */
+    private boolean clientTerminated;
 
     FrontendHandler(ProxyContext proxy) {
         this.proxy = proxy;
@@ -228,7 +238,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
         cancelStartupTimer();
         CancelKeys.BackendKey key = proxy.cancelKeys().lookup(request.processId(), request.secretKey());
         if (key == null) {
-            log.debug("ignored cancel request with an unknown key from {}", client.remoteAddress());
+            proxy.cancelKeys().recordUnmatched(client.remoteAddress(), client.eventLoop());
             proxy.metrics().cancel(ProxyMetrics.CancelKind.CANCEL_REQUEST, ProxyMetrics.CancelOutcome.NOT_FOUND);
             client.close();
             return;
@@ -817,6 +827,9 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
     }
 
     private void toBackend(Object msg) {
+        if (msg instanceof PgFrame frame && frame.type() == FrontendMessage.TERMINATE) {
+            clientTerminated = true;
+        }
         writeToBackend(msg instanceof PgFrame frame ? frame.content() : (ByteBuf) msg);
     }
 
@@ -1105,10 +1118,14 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
             return;
         }
         if (terminatePending) {
-            terminateNow();
+            if (backendAtMessageBoundary()) {
+                terminateNow();
+            } else {
+                close();
+            }
             return;
         }
-        if (!backendSentFatal && client.isActive()) {
+        if (!backendSentFatal && !clientTerminated && client.isActive() && backendAtMessageBoundary()) {
             client.write(PgEncoder.errorResponse(client.alloc(), PgError.fatal(SqlState.CONNECTION_FAILURE,
                     "server closed the connection unexpectedly")), client.voidPromise());
         }
@@ -1142,11 +1159,16 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
         backendInactive();
     }
 
+    /**
+     * Ends the session with an error of pgbailiff's own, unless the client can no longer take one:
+     * after the backend's own FATAL (nothing follows a FATAL), or in the middle of a backend
+     * message being relayed.
+     */
     private void fatal(PgError error) {
         if (state == State.CLOSED) {
             return;
         }
-        if (client.isActive()) {
+        if (client.isActive() && !backendSentFatal && (backend == null || backendAtMessageBoundary())) {
             client.writeAndFlush(PgEncoder.errorResponse(client.alloc(), error));
         }
         close();
@@ -1194,7 +1216,11 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
         if (backend != null) {
             backend.close();
         }
-        client.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+        ChannelFuture flushed = client.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+        if (!flushed.isDone()) {
+            // a client that stopped reading would keep its socket and buffers for ever
+            client.eventLoop().schedule((Runnable) client::close, CLOSE_FLUSH_GRACE_MILLIS, java.util.concurrent.TimeUnit.MILLISECONDS);
+        }
     }
 
     // ---- session control (SessionControl), each run on this session's event loop ----
@@ -1210,6 +1236,12 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
                 if (session.runningSequence() != 0 && backendKey != null) {
                     proxy.canceller().cancel(client.eventLoop(), backendKey);
                 }
+                client.eventLoop().schedule(() -> guarded(() -> {
+                    if (terminatePending && state != State.CLOSED) {
+                        log.debug("session {} ended without its FATAL message: its client is not reading", session.id());
+                        close();
+                    }
+                }), TERMINATE_GRACE_MILLIS, java.util.concurrent.TimeUnit.MILLISECONDS);
                 return true;
             }
             terminateNow();
@@ -1225,6 +1257,12 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
 
     private PgFrameDecoder backendDecoder() {
         return (PgFrameDecoder) backend.pipeline().get("decoder");
+    }
+
+    /** Whether everything relayed from the backend so far ends on a message boundary, so a message of pgbailiff's own may follow. */
+    private boolean backendAtMessageBoundary() {
+        PgFrameDecoder decoder = backendDecoder();
+        return decoder == null || decoder.atMessageBoundary();
     }
 
     @Override

@@ -108,6 +108,11 @@ public final class ProxyServer implements AutoCloseable {
         return context.registry();
     }
 
+    /** CancelRequests whose key matched no session, since this node started. */
+    public long unmatchedCancelRequests() {
+        return context.cancelKeys().unmatchedRequests();
+    }
+
     public Config config() {
         return context.config();
     }

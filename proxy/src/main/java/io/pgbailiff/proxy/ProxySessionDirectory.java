@@ -58,6 +58,24 @@ final class ProxySessionDirectory implements SessionDirectory {
         return act(ProxyMetrics.CancelKind.INTERRUPT, id, SessionControl::interrupt);
     }
 
+    @Override
+    public void unmatched(String kind, String requested) {
+        String found = "";
+        try {
+            found = kind.equals("cancel query") ? "" : registry.find(SessionId.parse(requested))
+                    .map(s -> " (a session of user " + s.userName() + " the caller may not see)").orElse("");
+        } catch (IllegalArgumentException notAnId) {
+            // a select, or a query id
+        }
+        metrics.cancel(switch (kind) {
+            case "cancel query" -> ProxyMetrics.CancelKind.CANCEL_QUERY;
+            case "cancel session" -> ProxyMetrics.CancelKind.CANCEL_SESSION;
+            default -> ProxyMetrics.CancelKind.INTERRUPT;
+        }, ProxyMetrics.CancelOutcome.NOT_FOUND);
+        audit.info("{}: by user {} (session {}) from {} on {}{}: no session it may act on, nothing done", kind,
+                caller.userName(), caller.sessionId().hex(), callerAddress, requested, found);
+    }
+
     /** An attempt the caller's privileges did not allow: audited like every other. */
     static void auditDenied(Caller caller, String callerAddress, String message) {
         audit.info("denied: user {} (session {}) from {}: {}", caller.userName(), caller.sessionId().hex(),
