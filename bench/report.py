@@ -320,7 +320,7 @@ def jmh(out, d):
     for r in results:
         name = r["benchmark"].rsplit(".", 1)[1]
         st = r["params"]["statement"]
-        table.setdefault(st, {})[name] = (r["primaryMetric"]["score"], r["primaryMetric"]["scoreError"])
+        table.setdefault(st, {})[name] = (float(r["primaryMetric"]["score"]), float(r["primaryMetric"]["scoreError"]))
     for st, v in table.items():
         def cell(k):
             return f"{v[k][0]:.1f} ± {v[k][1]:.1f}" if k in v and not math.isnan(v[k][1]) else (

@@ -88,7 +88,8 @@ WORK=""
 PG_PID="" BOUNCER_PID="" BAILIFF_PID="" SAMPLER_PID=""
 if [[ $(id -u) == 0 ]]; then
     id postgres >/dev/null 2>&1 || die "running as root needs a 'postgres' user to run PostgreSQL and PgBouncer"
-    AS_PG=(runuser -u postgres --)
+    # setpriv, not runuser or su: no PAM session, so the raised open-files limit is inherited
+    AS_PG=(setpriv --reuid=postgres --regid=postgres --init-groups --)
 else
     AS_PG=()
 fi
@@ -366,18 +367,16 @@ cancel_part() {
         --direct-url "jdbc:postgresql://127.0.0.1:$PG_PORT/postgres?user=postgres" | tee -a "$OUT_DIR/java.txt" >&2
 }
 
+# Memory first, on fresh proxies, with nothing but opening sessions between the readings; SHOW
+# SESSIONS afterwards, as its own pass, so the garbage its answers leave cannot be counted as
+# memory held by idle sessions.
 memory_part() {
-    local counts bailiff_counts show=0
+    local counts
     counts=$(echo "$IDLE_COUNTS" | tr ' ' ',')
-    bailiff_counts=$counts
-    if has_part show; then
-        show=200
-        bailiff_counts=$(printf '%s\n' $IDLE_COUNTS "$SHOW_COUNT" | sort -nu | paste -sd,)
-    fi
     log "idle sessions through a fresh pgbailiff: $IDLE_COUNTS"
     stop_bailiff; start_bailiff
     bench_java io.pgbailiff.bench.IdleSessions --port "$BAILIFF_PORT" --pid "$BAILIFF_PID" --jvm --label pgbailiff \
-        --counts "$bailiff_counts" --show-sessions "$show" | tee -a "$OUT_DIR/java.txt" >&2
+        --counts "$counts" | tee -a "$OUT_DIR/java.txt" >&2
     log "idle sessions through a fresh PgBouncer: $IDLE_COUNTS"
     stop_bouncer; start_bouncer
     bench_java io.pgbailiff.bench.IdleSessions --port "$BOUNCER_PORT" --pid "$BOUNCER_PID" --label pgbouncer \
@@ -409,7 +408,8 @@ copy_part() {
             rss0=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status")
             : >"$WORK/rss-samples"
             touch "$WORK/sampling"
-            ( for ((i = 0; i < 36000 && -e "$WORK/sampling"; i++)); do
+            ( for ((i = 0; i < 36000; i++)); do # at most an hour
+                  [[ -e "$WORK/sampling" ]] || break
                   awk '/^VmRSS:/ {print $2}' "/proc/$pid/status" >>"$WORK/rss-samples" 2>/dev/null || break
                   sleep 0.1
               done ) &
@@ -493,11 +493,8 @@ if [[ "$PARTS" != jmh ]]; then
     if has_part connect; then connect_part; fi
     if [[ "$JFR" == 1 ]]; then stop_bailiff; start_bailiff; fi # ends the recording
     if has_part cancel; then cancel_part; fi
-    if has_part memory; then
-        memory_part
-    elif has_part show; then
-        show_part
-    fi
+    if has_part memory; then memory_part; fi
+    if has_part show; then show_part; fi
     if has_part copy; then copy_part; fi
     stop_bailiff; stop_bouncer; stop_postgres
 fi

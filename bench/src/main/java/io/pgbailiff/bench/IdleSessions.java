@@ -18,7 +18,8 @@ import java.util.regex.Pattern;
 /**
  * Memory per idle session and SHOW SESSIONS latency.
  *
- * <p>Opens idle sessions through a proxy in steps (e.g. 1000, then 5000), and at each step reads the
+ * <p>Opens idle sessions through a proxy in steps (e.g. 1000, then 5000), each running one statement
+ * ({@code --first-query}, default {@code SELECT 1}) before it idles, and at each step reads the
  * proxy process's resident memory ({@code VmRSS}); the marginal cost is the growth over the
  * baseline taken after a warm-up, divided by the number of sessions. For a JVM ({@code --jvm})
  * a full GC is requested with jcmd before each reading, and the live heap is reported as well.
@@ -44,11 +45,14 @@ public final class IdleSessions {
         int showIterations = Integer.parseInt(a.getOrDefault("show-sessions", "0"));
         int warmup = Integer.parseInt(a.getOrDefault("warmup", "500"));
         int threads = Integer.parseInt(a.getOrDefault("threads", "8"));
+        // An idle session is one that has done something: PgBouncer gives a client its server
+        // connection only at its first statement, and then keeps it for the session.
+        String firstQuery = a.getOrDefault("first-query", "SELECT 1");
 
         ExecutorService pool = Executors.newFixedThreadPool(threads);
         try {
             // Warm-up: the first connections load classes, compile code and grow buffers and heap.
-            List<RawPg> warm = open(pool, host, port, user, database, warmup);
+            List<RawPg> warm = open(pool, host, port, user, database, firstQuery, warmup);
             closeAll(warm);
             Thread.sleep(1000);
             Reading base = read(pid, jvm);
@@ -58,7 +62,7 @@ public final class IdleSessions {
             try (RawPg control = showIterations > 0 ? RawPg.connect(host, port, user, database, "bench-control") : null) {
                 for (int count : counts) {
                     long t0 = System.nanoTime();
-                    sessions.addAll(open(pool, host, port, user, database, count - sessions.size()));
+                    sessions.addAll(open(pool, host, port, user, database, firstQuery, count - sessions.size()));
                     double openSeconds = (System.nanoTime() - t0) / 1e9;
                     Thread.sleep(1000);
                     long rawRss = rssKb(pid);
@@ -98,16 +102,20 @@ public final class IdleSessions {
                 micros[iterations - 1], Arrays.stream(micros).average().orElse(0));
     }
 
-    private static List<RawPg> open(ExecutorService pool, String host, int port, String user, String database, int n)
-            throws Exception {
+    private static List<RawPg> open(ExecutorService pool, String host, int port, String user, String database,
+            String firstQuery, int n) throws Exception {
         List<RawPg> opened = Collections.synchronizedList(new ArrayList<>(n));
         List<Future<?>> futures = new ArrayList<>();
-        int threads = Math.max(1, Math.min(n, 8));
+        int threads = Math.max(1, Math.min(n, ((java.util.concurrent.ThreadPoolExecutor) pool).getCorePoolSize()));
         for (int t = 0; t < threads; t++) {
             int share = n / threads + (t < n % threads ? 1 : 0);
             futures.add(pool.submit(() -> {
                 for (int i = 0; i < share; i++) {
-                    opened.add(RawPg.connect(host, port, user, database, "bench-idle"));
+                    RawPg pg = RawPg.connect(host, port, user, database, "bench-idle");
+                    opened.add(pg);
+                    if (!firstQuery.isEmpty()) {
+                        pg.query(firstQuery);
+                    }
                 }
                 return null;
             }));
