@@ -154,7 +154,8 @@ def throughput(out, cells, meta, summary):
             out.append(f"| {mode} | {n} | {fmt(px['pgbouncer'], 1)} | {fmt(px['pgbailiff'], 1)} | "
                        f"{' / '.join(fmt(pg[t], 1) for t in TARGETS)} | {' / '.join(fmt(pb[t], 1) for t in TARGETS)} |")
     out.append("")
-    out.append("Each cell's CPU includes its clients' connection set-up and tear-down.\n")
+    out.append("CPU is counted from the moment pgbench holds all its connections until it has exited: "
+               "connection set-up is left out, as in pgbench's TPS.\n")
 
     gm_p, gm_b = geomean(ratios["pgbailiff"]), geomean(ratios["pgbouncer"])
     if gm_p is not None:
@@ -239,6 +240,26 @@ def memory(out, recs, summary):
         elif r["label"] == "pgbouncer":
             bouncer.append(r["per_session_bytes"])
     out.append("")
+    nmt = [r for r in recs if r["_kind"] == "nmt"]
+    if nmt:
+        out.append("pgbailiff's growth by Native Memory Tracking category (committed, bytes per session):\n")
+        counts = sorted({int(r["count"]) for r in nmt})
+        cats = list(dict.fromkeys(r["category"] for r in nmt))
+        out.append("| category | " + " | ".join(f"{c} sessions" for c in counts) + " |")
+        out.append("|---|" + "--:|" * len(counts))
+        for cat in cats:
+            vals = {int(r["count"]): r["per_session_bytes"] for r in nmt if r["category"] == cat}
+            out.append(f"| {cat} | " + " | ".join(fmt(vals.get(c)) for c in counts) + " |")
+        out.append("")
+    classes = [r for r in recs if r["_kind"] == "heap_class"]
+    if classes:
+        out.append(f"pgbailiff's live heap growth by class at {int(classes[0]['count'])} sessions "
+                   "(jcmd GC.class_histogram), bytes per session:\n")
+        out.append("| class | bytes per session |")
+        out.append("|---|--:|")
+        for r in classes:
+            out.append(f"| `{r['class']}` | {fmt(r['per_session_bytes'])} |")
+        out.append("")
     out.append("Marginal: (RSS with N idle sessions − RSS at the baseline) / N. For pgbailiff a full GC "
                "(jcmd GC.run) precedes each reading; \"without forced GC\" is the reading just before it.\n")
     if worst is not None:

@@ -24,7 +24,9 @@
 #   BAILIFF_PORT (16432), BOUNCER_PORT (17432), PGBENCH_JOBS (2: pgbench threads, at most clients),
 #   WARMUP_SECONDS (2 per query mode through each target before the first round),
 #   PGBAILIFF_JAR (proxy/target/pgbailiff.jar), PGBAILIFF_JAVA_OPTS (none: the JVM's defaults),
-#   JMH_OPTS ("-f 1 -wi 2 -w 1s -i 3 -r 1s"), JFR=1 (record pgbailiff during the throughput part),
+#   JMH_OPTS ("-f 1 -wi 2 -w 1s -i 3 -r 1s"), JFR=1 (record pgbailiff during the throughput part;
+#   summarise with bench/jfr_top.py), MEMORY_NMT=1 (memory part: break pgbailiff's growth down by
+#   Native Memory Tracking category; NMT costs memory itself, so the RSS figures are then a bit high),
 #   BUILD=auto|always|never (auto: build the jars only if missing), KEEP_WORK=1 (keep the temp dir).
 set -euo pipefail
 
@@ -64,7 +66,7 @@ done
 : "${PG_PORT:=15432}" "${BAILIFF_PORT:=16432}" "${BOUNCER_PORT:=17432}"
 : "${PGBAILIFF_JAR:=$ROOT/proxy/target/pgbailiff.jar}" "${PGBAILIFF_JAVA_OPTS:=}"
 : "${BENCH_JAR:=$ROOT/bench/target/pgbailiff-bench.jar}"
-: "${JMH_OPTS:=-f 1 -wi 2 -w 1s -i 3 -r 1s}" "${JFR:=0}" "${BUILD:=auto}" "${KEEP_WORK:=0}"
+: "${JMH_OPTS:=-f 1 -wi 2 -w 1s -i 3 -r 1s}" "${JFR:=0}" "${MEMORY_NMT:=0}" "${BUILD:=auto}" "${KEEP_WORK:=0}"
 : "${OUT_DIR:=$ROOT/bench/results/$(date +%Y%m%d-%H%M%S)}"
 
 has_part() { [[ ",$PARTS," == *",$1,"* ]]; }
@@ -373,10 +375,16 @@ cancel_part() {
 memory_part() {
     local counts
     counts=$(echo "$IDLE_COUNTS" | tr ' ' ',')
+    local nmt=()
     log "idle sessions through a fresh pgbailiff: $IDLE_COUNTS"
-    stop_bailiff; start_bailiff
-    bench_java io.pgbailiff.bench.IdleSessions --port "$BAILIFF_PORT" --pid "$BAILIFF_PID" --jvm --label pgbailiff \
-        --counts "$counts" | tee -a "$OUT_DIR/java.txt" >&2
+    stop_bailiff
+    if [[ "$MEMORY_NMT" == 1 ]]; then
+        start_bailiff -XX:NativeMemoryTracking=summary; nmt=(--nmt)
+    else
+        start_bailiff
+    fi
+    bench_java io.pgbailiff.bench.IdleSessions --port "$BAILIFF_PORT" --pid "$BAILIFF_PID" --jvm --histogram \
+        --label pgbailiff --counts "$counts" "${nmt[@]}" | tee -a "$OUT_DIR/java.txt" >&2
     log "idle sessions through a fresh PgBouncer: $IDLE_COUNTS"
     stop_bouncer; start_bouncer
     bench_java io.pgbailiff.bench.IdleSessions --port "$BOUNCER_PORT" --pid "$BOUNCER_PID" --label pgbouncer \

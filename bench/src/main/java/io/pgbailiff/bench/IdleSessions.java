@@ -40,6 +40,8 @@ public final class IdleSessions {
         String label = a.getOrDefault("label", "proxy");
         long pid = Long.parseLong(a.get("pid"));
         boolean jvm = a.containsKey("jvm");
+        boolean nmt = a.containsKey("nmt"); // the JVM runs with -XX:NativeMemoryTracking=summary
+        boolean histogram = jvm && a.containsKey("histogram");
         int[] counts = Arrays.stream(a.getOrDefault("counts", "1000,5000").split(",")).mapToInt(Integer::parseInt)
                 .sorted().toArray();
         int showIterations = Integer.parseInt(a.getOrDefault("show-sessions", "0"));
@@ -57,6 +59,10 @@ public final class IdleSessions {
             Thread.sleep(1000);
             Reading base = read(pid, jvm);
             System.out.printf("idle label=%s count=0 rss_kb=%d heap_used_kb=%d%n", label, base.rssKb, base.heapUsedKb);
+            if (nmt) {
+                jcmd(pid, "VM.native_memory baseline");
+            }
+            Map<String, Long> baseHistogram = histogram ? histogram(pid) : Map.of();
 
             List<RawPg> sessions = new ArrayList<>();
             try (RawPg control = showIterations > 0 ? RawPg.connect(host, port, user, database, "bench-control") : null) {
@@ -73,6 +79,12 @@ public final class IdleSessions {
                             label, count, r.rssKb, rawRss, r.heapUsedKb,
                             (r.rssKb - base.rssKb) * 1024.0 / count, (rawRss - base.rssKb) * 1024.0 / count,
                             jvm ? (r.heapUsedKb - base.heapUsedKb) * 1024.0 / count : Double.NaN, openSeconds);
+                    if (nmt) {
+                        printNmtDiff(label, count, jcmd(pid, "VM.native_memory summary.diff"));
+                    }
+                    if (histogram && count == counts[counts.length - 1]) {
+                        printHistogramDiff(label, count, baseHistogram, histogram(pid));
+                    }
                     if (control != null) {
                         showSessions(control, label, count, showIterations);
                     }
@@ -100,6 +112,44 @@ public final class IdleSessions {
         System.out.printf("show_sessions label=%s count=%d rows=%d n=%d p50_us=%d p99_us=%d max_us=%d mean_us=%.0f%n",
                 label, count, rows, iterations, Stats.percentile(micros, 50), Stats.percentile(micros, 99),
                 micros[iterations - 1], Arrays.stream(micros).average().orElse(0));
+    }
+
+    private static final Pattern NMT_CATEGORY = Pattern.compile(
+            "^-\\s+(\\S[^(]*?)\\s+\\(reserved=\\d+KB[^,]*, committed=(\\d+)KB(?: ([+-]\\d+)KB)?\\)", Pattern.MULTILINE);
+
+    /** One line per Native Memory Tracking category whose committed memory grew since the baseline. */
+    private static void printNmtDiff(String label, int count, String diff) {
+        Matcher m = NMT_CATEGORY.matcher(diff);
+        while (m.find()) {
+            if (m.group(3) != null && !m.group(3).equals("+0")) {
+                long kb = Long.parseLong(m.group(3));
+                System.out.printf("nmt label=%s count=%d category=%s committed_diff_kb=%d per_session_bytes=%.0f%n",
+                        label, count, m.group(1).trim().replace(' ', '_'), kb, kb * 1024.0 / count);
+            }
+        }
+    }
+
+    private static final Pattern HISTOGRAM_ROW = Pattern.compile("^\\s*\\d+:\\s+\\d+\\s+(\\d+)\\s+(\\S+)", Pattern.MULTILINE);
+
+    /** Bytes of live objects per class (jcmd GC.class_histogram, which collects first). */
+    private static Map<String, Long> histogram(long pid) throws Exception {
+        Map<String, Long> bytes = new java.util.HashMap<>();
+        Matcher m = HISTOGRAM_ROW.matcher(jcmd(pid, "GC.class_histogram"));
+        while (m.find()) {
+            bytes.merge(m.group(2), Long.parseLong(m.group(1)), Long::sum);
+        }
+        return bytes;
+    }
+
+    /** The classes whose live bytes grew most, per session: what an idle session is made of. */
+    private static void printHistogramDiff(String label, int count, Map<String, Long> before, Map<String, Long> after) {
+        after.entrySet().stream()
+                .map(e -> Map.entry(e.getKey(), e.getValue() - before.getOrDefault(e.getKey(), 0L)))
+                .filter(e -> e.getValue() > 0)
+                .sorted(Map.Entry.<String, Long>comparingByValue().reversed())
+                .limit(15)
+                .forEach(e -> System.out.printf("heap_class label=%s count=%d class=%s per_session_bytes=%.0f%n",
+                        label, count, e.getKey(), e.getValue() / (double) count));
     }
 
     private static List<RawPg> open(ExecutorService pool, String host, int port, String user, String database,
