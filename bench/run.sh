@@ -2,13 +2,13 @@
 # pgbailiff benchmark: PostgreSQL direct vs PgBouncer (session mode) vs pgbailiff, side by side,
 # all on loopback, everything set up from scratch and torn down at the end.
 #
-#   bench/run.sh                         # everything, defaults (about 10 minutes on 2 cores)
+#   bench/run.sh                         # everything, defaults (about 9 minutes on a quiet 2-core machine)
 #   bench/run.sh --cell-seconds 3 --rounds 1 --clients "1 8" --parts throughput
 #   CELL_SECONDS=5 ROUNDS=5 bench/run.sh
 #
 # Options (each also an environment variable of the upper-case name):
 #   --parts LIST          comma list of: throughput,connect,cancel,show,memory,copy,jmh   (default: all)
-#   --cell-seconds N      CELL_SECONDS   seconds per pgbench cell                       (3)
+#   --cell-seconds N      CELL_SECONDS   seconds per pgbench cell (+1 s at 100+ clients) (2)
 #   --rounds N            ROUNDS         rounds; the three targets interleave in each   (3)
 #   --clients "LIST"      CLIENTS        pgbench client counts                          ("1 8 32 128")
 #   --modes "LIST"        MODES          pgbench -M query modes                         ("simple extended prepared")
@@ -22,20 +22,20 @@
 # Environment only:
 #   PG_BIN (/usr/lib/postgresql/15/bin), PGBOUNCER (pgbouncer), PG_PORT (15432),
 #   BAILIFF_PORT (16432), BOUNCER_PORT (17432), PGBENCH_JOBS (2: pgbench threads, at most clients),
-#   WARMUP_SECONDS (2 per query mode through each target before the first round),
+#   WARMUP_SECONDS (2 per query mode through pgbailiff before the first round),
 #   PGBAILIFF_JAR (proxy/target/pgbailiff.jar), PGBAILIFF_JAVA_OPTS (none: the JVM's defaults),
-#   JMH_OPTS ("-f 1 -wi 2 -w 1s -i 3 -r 1s"), JFR=1 (record pgbailiff during the throughput part;
+#   JMH_OPTS ("-f 1 -wi 1 -w 1s -i 3 -r 1s"), JFR=1 (record pgbailiff during the throughput part;
 #   summarise with bench/jfr_top.py), MEMORY_NMT=1 (memory part: break pgbailiff's growth down by
 #   Native Memory Tracking category; NMT costs memory itself, so the RSS figures are then a bit high),
 #   BUILD=auto|always|never (auto: build the jars only if missing), KEEP_WORK=1 (keep the temp dir).
-set -euo pipefail
+set -Eeuo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$HERE")
 COMMAND_LINE="bench/run.sh $*"
 [[ -n "${CELL_SECONDS:-}${ROUNDS:-}${CLIENTS:-}${MODES:-}${PARTS:-}" ]] &&
     COMMAND_LINE="$(env | grep -E '^(CELL_SECONDS|ROUNDS|CLIENTS|MODES|PARTS|CONNECT_CLIENTS|IDLE_COUNTS|SHOW_COUNT|CANCEL_TRIES|COPY_MB|SCALE|PGBAILIFF_JAVA_OPTS)=' |
-        sed -E "s/^([A-Z_]+)=(.*)$/\1='\2'/" | tr '\n' ' ')$COMMAND_LINE"
+        sed -E "s/^([A-Z_]+)=(.*)$/\1='\2'/" | tr '\n' ' ' || true)$COMMAND_LINE"
 
 usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'; }
 
@@ -59,14 +59,14 @@ while [[ $# -gt 0 ]]; do
 done
 
 : "${PARTS:=throughput,connect,cancel,show,memory,copy,jmh}"
-: "${CELL_SECONDS:=3}" "${ROUNDS:=3}" "${CLIENTS:=1 8 32 128}" "${MODES:=simple extended prepared}"
+: "${CELL_SECONDS:=2}" "${ROUNDS:=3}" "${CLIENTS:=1 8 32 128}" "${MODES:=simple extended prepared}"
 : "${CONNECT_CLIENTS:=8}" "${IDLE_COUNTS:=1000 5000}" "${SHOW_COUNT:=1000}" "${CANCEL_TRIES:=200}"
 : "${COPY_MB:=1024}" "${SCALE:=10}" "${WARMUP_SECONDS:=2}" "${PGBENCH_JOBS:=2}"
 : "${PG_BIN:=/usr/lib/postgresql/15/bin}" "${PGBOUNCER:=pgbouncer}"
 : "${PG_PORT:=15432}" "${BAILIFF_PORT:=16432}" "${BOUNCER_PORT:=17432}"
 : "${PGBAILIFF_JAR:=$ROOT/proxy/target/pgbailiff.jar}" "${PGBAILIFF_JAVA_OPTS:=}"
 : "${BENCH_JAR:=$ROOT/bench/target/pgbailiff-bench.jar}"
-: "${JMH_OPTS:=-f 1 -wi 2 -w 1s -i 3 -r 1s}" "${JFR:=0}" "${MEMORY_NMT:=0}" "${BUILD:=auto}" "${KEEP_WORK:=0}"
+: "${JMH_OPTS:=-f 1 -wi 1 -w 1s -i 3 -r 1s}" "${JFR:=0}" "${MEMORY_NMT:=0}" "${BUILD:=auto}" "${KEEP_WORK:=0}"
 : "${OUT_DIR:=$ROOT/bench/results/$(date +%Y%m%d-%H%M%S)}"
 
 has_part() { [[ ",$PARTS," == *",$1,"* ]]; }
@@ -87,7 +87,7 @@ CLK_TCK=$(getconf CLK_TCK)
 # ---- processes this script starts, all stopped on exit -------------------------------------------
 
 WORK=""
-PG_PID="" BOUNCER_PID="" BAILIFF_PID="" SAMPLER_PID=""
+PG_PID="" BOUNCER_PID="" BAILIFF_PID="" SAMPLER_PID="" PGBENCH_PID=""
 if [[ $(id -u) == 0 ]]; then
     id postgres >/dev/null 2>&1 || die "running as root needs a 'postgres' user to run PostgreSQL and PgBouncer"
     # setpriv, not runuser or su: no PAM session, so the raised open-files limit is inherited
@@ -100,6 +100,7 @@ cleanup() {
     local rc=$?
     trap - EXIT INT TERM
     [[ -n "$SAMPLER_PID" ]] && kill "$SAMPLER_PID" 2>/dev/null || true
+    [[ -n "$PGBENCH_PID" ]] && kill "$PGBENCH_PID" 2>/dev/null || true
     stop_bailiff || true
     stop_bouncer || true
     stop_postgres || true
@@ -110,6 +111,7 @@ cleanup() {
     exit "$rc"
 }
 trap cleanup EXIT
+trap 'log "failed (exit $?) at line $LINENO: $BASH_COMMAND"' ERR
 trap 'exit 130' INT TERM
 
 # wait_until SECONDS COMMAND...: polls every 0.1 s, at most SECONDS*10 times
@@ -292,9 +294,12 @@ run_cell() {
     [[ "$kind" == connect ]] && extra=(-C)
     out="$WORK/pgbench.out"
     if [[ "$kind" == connect ]]; then pg_ticks; pg0=$TICKS; proxy_ticks "$target"; px0=$TICKS; fi
-    pgbench -n -S "${extra[@]}" -M "$mode" -c "$clients" -j "$jobs" -T "$seconds" \
+    # pgbench's -T clock starts before its clients connect; at 128 clients on a busy machine that
+    # took more than 3 s, so such cells get a second more (the same for every target)
+    pgbench -n -S "${extra[@]}" -M "$mode" -c "$clients" -j "$jobs" -T "$((seconds + (clients >= 100 ? 1 : 0)))" \
         -h 127.0.0.1 -p "$port" -U postgres postgres >"$out" 2>&1 &
     pb=$!
+    PGBENCH_PID=$pb
     pb0=0
     if [[ "$kind" == select ]]; then
         for ((i = 0; i < 6000; i++)); do # at most 60 s
@@ -307,15 +312,19 @@ run_cell() {
     fi
     times >"$WORK/times0"
     rc=0; wait "$pb" || rc=$?
-    ((rc == 0)) || log "pgbench failed: $kind $target $mode c=$clients: $(grep -m3 -iE 'error|fatal' "$out" | tr '\n' ' ')"
-    sleep 0.3 # let the postmaster reap the backends that just ended, so their CPU is counted
+    PGBENCH_PID=""
+    ((rc == 0)) || log "pgbench failed: $kind $target $mode c=$clients: $(grep -m3 -iE 'error|fatal' "$out" | tr '\n' ' ' || true)"
+    sleep 0.1 # let the postmaster reap the backends that just ended, so their CPU is counted
     times >"$WORK/times1"; pg_ticks; pg1=$TICKS; proxy_ticks "$target"; px1=$TICKS
     tps=$(sed -nE 's/^tps = ([0-9.]+).*/\1/p' "$out" | head -1)
     lat=$(sed -nE 's/^latency average = ([0-9.]+) ms.*/\1/p' "$out" | head -1)
     txns=$(sed -nE 's/^number of transactions actually processed: ([0-9]+).*/\1/p' "$out" | head -1)
     failed=$(sed -nE 's/^number of failed transactions: ([0-9]+).*/\1/p' "$out" | head -1)
     conn_ms=$(sed -nE 's/^(initial connection time|average connection time) = ([0-9.]+) ms.*/\2/p' "$out" | head -1)
-    [[ -n "$tps" && -n "$txns" && "$txns" -gt 0 ]] || { tps=NA; lat=NA; txns=0; }
+    if [[ -z "$tps" || -z "$txns" || "$txns" -eq 0 ]]; then
+        log "no transaction completed: $kind $target $mode c=$clients (initial connection time ${conn_ms:-?} ms; raise CELL_SECONDS)"
+        tps=NA; lat=NA; txns=0
+    fi
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$kind" "$target" "$mode" "$clients" "$round" \
         "$seconds" "$tps" "${lat:-NA}" "$txns" "${failed:-0}" "${conn_ms:-NA}" \
         "$(((px1 - px0) * 1000000 / CLK_TCK))" "$(((pg1 - pg0) * 1000000 / CLK_TCK))" \
@@ -331,12 +340,15 @@ targets_for_round() {
 
 throughput_part() {
     local round mode clients target
-    log "warm-up: ${WARMUP_SECONDS}s per query mode through each target"
-    for target in direct pgbouncer pgbailiff; do
-        for mode in $MODES; do
-            pgbench -n -S -M "$mode" -c 8 -j "$PGBENCH_JOBS" -T "$WARMUP_SECONDS" -h 127.0.0.1 -p "$(port_of $target)" \
-                -U postgres postgres >"$WORK/warmup.out" 2>&1 || die "warm-up through $target failed: $(tail -3 "$WORK/warmup.out")"
-        done
+    # The JVM needs its code compiled before it is measured; PostgreSQL's caches warm up with it.
+    log "warm-up: ${WARMUP_SECONDS}s per query mode through pgbailiff"
+    for mode in $MODES; do
+        pgbench -n -S -M "$mode" -c 8 -j "$PGBENCH_JOBS" -T "$WARMUP_SECONDS" -h 127.0.0.1 -p "$BAILIFF_PORT" \
+            -U postgres postgres >"$WORK/warmup.out" 2>&1 || die "warm-up through pgbailiff failed: $(tail -3 "$WORK/warmup.out")"
+    done
+    for target in direct pgbouncer; do
+        pgbench -n -S -c 8 -j "$PGBENCH_JOBS" -T 1 -h 127.0.0.1 -p "$(port_of $target)" -U postgres postgres \
+            >"$WORK/warmup.out" 2>&1 || die "warm-up through $target failed: $(tail -3 "$WORK/warmup.out")"
     done
     for ((round = 1; round <= ROUNDS; round++)); do
         for mode in $MODES; do
@@ -389,6 +401,8 @@ memory_part() {
     stop_bouncer; start_bouncer
     bench_java io.pgbailiff.bench.IdleSessions --port "$BOUNCER_PORT" --pid "$BOUNCER_PID" --label pgbouncer \
         --counts "$counts" | tee -a "$OUT_DIR/java.txt" >&2
+    # PgBouncer keeps the server connections of clients that left; they would fill max_connections
+    stop_bouncer; start_bouncer
 }
 
 show_part() {
