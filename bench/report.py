@@ -41,8 +41,15 @@ def fmt(x, digits=0, suffix=""):
     return f"{x:,.{digits}f}{suffix}"
 
 
-def verdict(ok):
-    return "**met**" if ok else "**not met**"
+def verdict(ok, value=None, target=None, higher_is_better=True):
+    """'met', or 'not met' and by how much."""
+    if ok:
+        return "**met**"
+    if value is None or not target:
+        return "**not met**"
+    if higher_is_better:
+        return f"**not met**: {1 - value / target:.0%} short"
+    return f"**not met**: {value / target:.1f}× the target"
 
 
 def read_meta(d):
@@ -160,7 +167,7 @@ def throughput(out, cells, meta, summary):
     gm_p, gm_b = geomean(ratios["pgbailiff"]), geomean(ratios["pgbouncer"])
     if gm_p is not None:
         summary.append(f"| throughput, geometric-mean TPS / direct | ≥ {T_GEOMEAN} | {gm_p:.3f} | "
-                       f"{fmt(gm_b, 3)} | {verdict(gm_p >= T_GEOMEAN)} |")
+                       f"{fmt(gm_b, 3)} | {verdict(gm_p >= T_GEOMEAN, gm_p, T_GEOMEAN)} |")
     summary.append(f"| cells where pgbailiff < PgBouncer | none | {len(below)} of {len(ratios['pgbailiff'])}"
                    f"{': ' + ', '.join(below) if below else ''} | – | {verdict(not below)} |")
     cpu_p = [x for x in proxy_cpu["pgbailiff"] if x is not None]
@@ -169,7 +176,7 @@ def throughput(out, cells, meta, summary):
         summary.append(f"| proxy CPU per transaction at 8+ clients, µs (mean of cells; max) | ≤ {T_CPU_US:g} | "
                        f"{statistics.mean(cpu_p):.1f} (max {max(cpu_p):.1f}) | "
                        f"{statistics.mean(cpu_b):.1f} (max {max(cpu_b):.1f}) | "
-                       f"{verdict(max(cpu_p) <= T_CPU_US)} |")
+                       f"{verdict(max(cpu_p) <= T_CPU_US, max(cpu_p), T_CPU_US, False)} |")
     if 1 in clients:
         added = {}
         for t in PROXIES:
@@ -188,7 +195,7 @@ def throughput(out, cells, meta, summary):
         bm = "; ".join(f"{m} {fmt(x, 0)}" for m, x in zip(modes, added["pgbouncer"]))
         worst = max((x for x in added["pgbailiff"] if x is not None), default=None)
         summary.append(f"| added latency at 1 client, µs | ≤ {T_ADDED_LATENCY_US:g} | {pm} | {bm} | "
-                       f"{verdict(worst is not None and worst <= T_ADDED_LATENCY_US)} |")
+                       f"{verdict(worst is not None and worst <= T_ADDED_LATENCY_US, worst, T_ADDED_LATENCY_US, False)} |")
 
 
 def connect(out, cells, summary):
@@ -215,7 +222,7 @@ def connect(out, cells, summary):
     if rate.get("pgbailiff") and rate.get("direct"):
         r = rate["pgbailiff"] / rate["direct"]
         rb = rate["pgbouncer"] / rate["direct"] if rate.get("pgbouncer") else None
-        summary.append(f"| connection rate / direct | ≥ {T_CONNECT} | {r:.3f} | {fmt(rb, 3)} | {verdict(r >= T_CONNECT)} |")
+        summary.append(f"| connection rate / direct | ≥ {T_CONNECT} | {r:.3f} | {fmt(rb, 3)} | {verdict(r >= T_CONNECT, r, T_CONNECT)} |")
 
 
 def memory(out, recs, summary):
@@ -264,7 +271,7 @@ def memory(out, recs, summary):
                "(jcmd GC.run) precedes each reading; \"without forced GC\" is the reading just before it.\n")
     if worst is not None:
         summary.append(f"| resident memory per idle session, bytes (worst of the counts) | ≤ {T_IDLE_BYTES} | {worst:,.0f} | "
-                       f"{fmt(max(bouncer) if bouncer else None)} | {verdict(worst <= T_IDLE_BYTES)} |")
+                       f"{fmt(max(bouncer) if bouncer else None)} | {verdict(worst <= T_IDLE_BYTES, worst, T_IDLE_BYTES, False)} |")
 
 
 def show_sessions(out, recs, summary):
@@ -281,7 +288,7 @@ def show_sessions(out, recs, summary):
     at = [r for r in show if r["count"] == 1000] or show[:1]
     r = at[0]
     summary.append(f"| SHOW SESSIONS with {int(r['count'])} sessions, p99 ms | < {T_SHOW_MS:g} | "
-                   f"{r['p99_us'] / 1000:.2f} (p50 {r['p50_us'] / 1000:.2f}) | – | {verdict(r['p99_us'] / 1000 < T_SHOW_MS)} |")
+                   f"{r['p99_us'] / 1000:.2f} (p50 {r['p50_us'] / 1000:.2f}) | – | {verdict(r['p99_us'] / 1000 < T_SHOW_MS, r['p99_us'] / 1000, T_SHOW_MS, False)} |")
 
 
 def cancel(out, recs, summary):
@@ -301,7 +308,7 @@ def cancel(out, recs, summary):
     out.append("")
     if worst is not None:
         summary.append(f"| cancel, victim interrupted, p99 ms (worst kind) | ≤ {T_CANCEL_P99_MS:g} | {worst:.2f} | – | "
-                       f"{verdict(worst <= T_CANCEL_P99_MS)} |")
+                       f"{verdict(worst <= T_CANCEL_P99_MS, worst, T_CANCEL_P99_MS, False)} |")
 
 
 def copy(out, recs, summary):
