@@ -230,18 +230,25 @@ def memory(out, recs, summary):
     if not idle:
         return
     out.append("## Memory per idle session (resident set of the proxy process)\n")
-    out.append("| target | idle sessions | RSS MiB | marginal bytes per session | without forced GC | live Java heap bytes per session | time to open, s |")
-    out.append("|---|--:|--:|--:|--:|--:|--:|")
+    out.append("| target | idle sessions | RSS MiB | marginal bytes per session | from the previous step | without forced GC "
+               "| live Java heap bytes per session | time to open, s |")
+    out.append("|---|--:|--:|--:|--:|--:|--:|--:|")
     worst = None
     bouncer = []
+    previous = None
     for r in idle:
         if r["count"] == 0:
-            out.append(f"| {r['label']} | 0 (baseline after warm-up) | {r['rss_kb'] / 1024:.1f} | | | | |")
+            out.append(f"| {r['label']} | 0 (baseline after warm-up) | {r['rss_kb'] / 1024:.1f} | | | | | |")
+            previous = r
             continue
         heap = r.get("heap_per_session_bytes")
         heap = None if isinstance(heap, str) or heap is None or math.isnan(heap) else heap
+        step = None
+        if previous is not None and previous["label"] == r["label"] and previous["count"] > 0:
+            step = (r["rss_kb"] - previous["rss_kb"]) * 1024 / (r["count"] - previous["count"])
+        previous = r
         out.append(f"| {r['label']} | {int(r['count'])} | {r['rss_kb'] / 1024:.1f} | {fmt(r['per_session_bytes'])} | "
-                   f"{fmt(r['per_session_nogc_bytes'])} | {fmt(heap)} | {fmt(r.get('open_seconds'), 1)} |")
+                   f"{fmt(step)} | {fmt(r['per_session_nogc_bytes'])} | {fmt(heap)} | {fmt(r.get('open_seconds'), 1)} |")
         if r["label"] == "pgbailiff":
             worst = r["per_session_bytes"] if worst is None else max(worst, r["per_session_bytes"])
         elif r["label"] == "pgbouncer":

@@ -2,7 +2,7 @@
 # pgbailiff benchmark: PostgreSQL direct vs PgBouncer (session mode) vs pgbailiff, side by side,
 # all on loopback, everything set up from scratch and torn down at the end.
 #
-#   bench/run.sh                         # everything, defaults (about 9 minutes on a quiet 2-core machine)
+#   bench/run.sh                         # everything, defaults (about 8 minutes on 2 cores)
 #   bench/run.sh --cell-seconds 3 --rounds 1 --clients "1 8" --parts throughput
 #   CELL_SECONDS=5 ROUNDS=5 bench/run.sh
 #
