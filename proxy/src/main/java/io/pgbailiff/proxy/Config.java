@@ -29,6 +29,7 @@ import java.util.Map;
  * @param drainTimeout             on shutdown, how long running statements and transactions get to finish
  * @param logFormat                console log lines as text or JSON
  * @param logLevels                level per logger name ({@code root} for the root logger)
+ * @param threads                  event-loop threads; each client and its backend connection share one
  */
 public record Config(
         HostPort listen,
@@ -50,7 +51,8 @@ public record Config(
         Duration idleSessionTimeout,
         Duration drainTimeout,
         LogFormat logFormat,
-        Map<String, String> logLevels) {
+        Map<String, String> logLevels,
+        int threads) {
 
     public static final int DEFAULT_MAX_MESSAGE_SIZE = 0x3fffffff;
 
@@ -110,6 +112,7 @@ public record Config(
         b.drainTimeout = drainTimeout;
         b.logFormat = logFormat;
         b.logLevels = logLevels;
+        b.threads = threads;
         return b;
     }
 
@@ -135,11 +138,16 @@ public record Config(
         Duration drainTimeout = Duration.ofSeconds(30);
         LogFormat logFormat = LogFormat.TEXT;
         Map<String, String> logLevels = Map.of();
+        /**
+         * Half the CPUs: pgbailiff usually shares its machine with PostgreSQL, and every thread
+         * beyond what the load needs costs context switches on each relayed message.
+         */
+        int threads = Math.max(1, Runtime.getRuntime().availableProcessors() / 2);
 
         Config build() {
             return new Config(listen, backend, nodeId, connectTimeout, maxMessageSize, embeddedBackend, adminRoles,
                     http, tlsCert, tlsKey, tlsRequire, backendTls, backendTlsCa, maxClientConnections, startupTimeout,
-                    idleInTransactionTimeout, idleSessionTimeout, drainTimeout, logFormat, logLevels);
+                    idleInTransactionTimeout, idleSessionTimeout, drainTimeout, logFormat, logLevels, threads);
         }
     }
 

@@ -21,16 +21,13 @@ public final class ProxyServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ProxyServer.class);
 
     private final ProxyContext context;
-    private final EventLoopGroup bossGroup;
     private final EventLoopGroup workerGroup;
     private final Channel serverChannel;
     private final HttpEndpoints http;
     private boolean closed;
 
-    private ProxyServer(ProxyContext context, EventLoopGroup bossGroup, EventLoopGroup workerGroup, Channel serverChannel,
-                        HttpEndpoints http) {
+    private ProxyServer(ProxyContext context, EventLoopGroup workerGroup, Channel serverChannel, HttpEndpoints http) {
         this.context = context;
-        this.bossGroup = bossGroup;
         this.workerGroup = workerGroup;
         this.serverChannel = serverChannel;
         this.http = http;
@@ -48,11 +45,10 @@ public final class ProxyServer implements AutoCloseable {
         ProxyMetrics metrics = new ProxyMetrics(registry, connections);
         ProxyContext context = new ProxyContext(config, transport, registry, new CancelKeys(),
                 new BackendCanceller(transport, config), new SessionIdGenerator(config.nodeId()), connections, metrics, tls);
-        EventLoopGroup boss = transport.newGroup(1);
-        EventLoopGroup workers = transport.newGroup(0);
+        EventLoopGroup workers = transport.newGroup(config.threads());
         try {
             Channel server = new ServerBootstrap()
-                    .group(boss, workers)
+                    .group(workers)
                     .channel(transport.serverChannel())
                     .option(ChannelOption.SO_BACKLOG, 4096)
                     .childOption(ChannelOption.TCP_NODELAY, true)
@@ -70,21 +66,20 @@ public final class ProxyServer implements AutoCloseable {
             HttpEndpoints http = null;
             if (config.http() != null) {
                 try {
-                    http = HttpEndpoints.start(config, metrics, transport, boss);
+                    http = HttpEndpoints.start(config, metrics, transport, workers);
                 } catch (RuntimeException e) {
                     server.close().syncUninterruptibly();
                     throw new ConfigLoader.InvalidSettingException("--http: cannot listen on " + config.http() + ": " + e.getMessage());
                 }
             }
-            ProxyServer proxy = new ProxyServer(context, boss, workers, server, http);
-            log.info("pgbailiff node {} listening on {} ({}{}), forwarding to {} (backend TLS {}){}",
-                    Integer.toUnsignedString(config.nodeId()), proxy.address(), transport.name(),
+            ProxyServer proxy = new ProxyServer(context, workers, server, http);
+            log.info("pgbailiff node {} listening on {} ({}, {} threads{}), forwarding to {} (backend TLS {}){}",
+                    Integer.toUnsignedString(config.nodeId()), proxy.address(), transport.name(), config.threads(),
                     tls.offeredToClients() ? (config.tlsRequire() ? ", TLS required" : ", TLS offered") : "",
                     config.backend(), config.backendTls().setting(),
                     http == null ? "" : "; metrics at http://" + hostPort(http.address()) + "/metrics");
             return proxy;
         } catch (RuntimeException | InterruptedException e) {
-            boss.shutdownGracefully(0, 0, TimeUnit.SECONDS);
             workers.shutdownGracefully(0, 0, TimeUnit.SECONDS);
             metrics.close();
             throw e;
@@ -168,7 +163,6 @@ public final class ProxyServer implements AutoCloseable {
         if (http != null) {
             http.close();
         }
-        bossGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         workerGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         context.metrics().close();
     }

@@ -90,6 +90,7 @@ class ConfigLoaderTest {
                 "--idle-in-transaction-timeout", "x");
         assertMessage("--drain-timeout: must be greater than zero, got '0ms'", "--drain-timeout", "0ms");
         assertMessage("--log-format: expected text or json, got 'xml'", "--log-format", "xml");
+        assertMessage("--threads: must be at least 1, got 0", "--threads", "0");
         assertMessage("--log-level: unknown level 'loud' (use trace, debug, info, warn, error or off)", "--log-level", "loud");
         assertMessage("--log-level: missing logger name before '=debug'", "--log-level", "=debug");
         assertMessage("--max-message-size: must be between 1024 and 1073741823, got 10", "--max-message-size", "10");
@@ -183,7 +184,7 @@ class ConfigLoaderTest {
                 "--tls-require", "--backend-tls", "PGBAILIFF_BACKEND_TLS", "default prefer", "--backend-tls-ca",
                 "--max-client-connections", "default 10000", "--startup-timeout", "--idle-in-transaction-timeout",
                 "--idle-session-timeout", "default off", "--drain-timeout", "default 30s", "--log-format",
-                "PGBAILIFF_LOG_FORMAT", "--log-level")) {
+                "PGBAILIFF_LOG_FORMAT", "--log-level", "--threads", "PGBAILIFF_THREADS", "(half the CPUs)")) {
             assertTrue(help.contains(s), "help mentions " + s);
         }
     }
