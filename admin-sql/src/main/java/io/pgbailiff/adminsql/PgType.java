@@ -98,11 +98,23 @@ public enum PgType {
         if (micros == 0) {
             return;
         }
-        String f = String.format("%06d", micros);
-        int end = f.length();
-        while (f.charAt(end - 1) == '0') {
-            end--;
+        int digits = 6;
+        while (micros % 10 == 0) {
+            micros /= 10;
+            digits--;
         }
-        sb.append('.').append(f, 0, end);
+        sb.append('.');
+        for (long scale = pow10(digits - 1); scale > micros && scale > 1; scale /= 10) {
+            sb.append('0');
+        }
+        sb.append(micros);
+    }
+
+    private static long pow10(int n) {
+        long p = 1;
+        for (int i = 0; i < n; i++) {
+            p *= 10;
+        }
+        return p;
     }
 }

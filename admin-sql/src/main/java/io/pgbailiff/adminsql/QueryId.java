@@ -21,7 +21,7 @@ public record QueryId(long high, long low) {
     }
 
     public String hex() {
-        return String.format("%016x%016x", high, low);
+        return java.util.HexFormat.of().toHexDigits(high) + java.util.HexFormat.of().toHexDigits(low);
     }
 
     /** Whether this is the id of the statement the snapshot's session is running now. */

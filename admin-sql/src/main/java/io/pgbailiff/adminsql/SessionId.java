@@ -10,8 +10,10 @@ import java.util.Locale;
 public record SessionId(long high, long low) implements Comparable<SessionId> {
 
     public String hex() {
-        return String.format("%016x%016x", high, low);
+        return HEX.toHexDigits(high) + HEX.toHexDigits(low);
     }
+
+    private static final java.util.HexFormat HEX = java.util.HexFormat.of();
 
     public String uuid() {
         String h = hex();

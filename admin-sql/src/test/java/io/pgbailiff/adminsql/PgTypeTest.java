@@ -17,6 +17,16 @@ class PgTypeTest {
     }
 
     @Test
+    void fractionsOfASecondAsPostgreSQLWritesThem() {
+        for (long[] c : new long[][] {{0}, {5}, {100}, {1000}, {120000}, {123456}, {999999}, {10}}) {
+            StringBuilder sb = new StringBuilder();
+            PgType.appendFraction(sb, c[0]);
+            String expected = c[0] == 0 ? "" : ("." + String.format("%06d", c[0])).replaceAll("0+$", "");
+            org.junit.jupiter.api.Assertions.assertEquals(expected, sb.toString(), "micros " + c[0]);
+        }
+    }
+
+    @Test
     void oids() {
         assertEquals(16, PgType.BOOL.oid());
         assertEquals(20, PgType.INT8.oid());
