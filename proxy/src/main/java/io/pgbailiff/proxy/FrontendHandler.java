@@ -800,7 +800,15 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
         endIfDrained();
     }
 
+    /**
+     * Writes a message pgbailiff answers itself. Nothing may follow a FATAL error, so once the
+     * backend has sent one (the session is about to end) local answers are dropped.
+     */
     private void writeToClient(ByteBuf buf) {
+        if (backendSentFatal) {
+            buf.release();
+            return;
+        }
         session.addBytesToClient(buf.readableBytes());
         client.write(buf, client.voidPromise());
     }
@@ -1250,8 +1258,10 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
     }
 
     private void terminateNow() {
-        client.write(PgEncoder.errorResponse(client.alloc(), PgError.fatal(SqlState.ADMIN_SHUTDOWN,
+        if (!backendSentFatal) {
+            client.write(PgEncoder.errorResponse(client.alloc(), PgError.fatal(SqlState.ADMIN_SHUTDOWN,
                 "terminating connection due to administrator command")), client.voidPromise());
+        }
         close();
     }
 
