@@ -59,10 +59,15 @@ public final class Main {
         EmbeddedBackend toClose = embedded;
         Duration drain = config.drainTimeout();
         Runnable shutdown = () -> {
-            proxy.shutdown(drain);
-            closeQuietly(toClose);
-            log.info("stopped");
-            stopped.countDown();
+            try {
+                proxy.shutdown(drain);
+                closeQuietly(toClose);
+                log.info("stopped");
+            } catch (RuntimeException | Error e) {
+                log.error("shutdown did not complete cleanly", e);
+            } finally {
+                stopped.countDown();
+            }
         };
         AtomicBoolean shuttingDown = new AtomicBoolean();
         onSignal("TERM", shuttingDown, shutdown);
