@@ -65,17 +65,12 @@ class ConnectionStormIT extends ProxyTestBase {
 
     @BeforeAll
     static void createDatabase() throws SQLException {
-        try (Connection c = TestPostgres.get().superuser(); Statement s = c.createStatement()) {
-            s.execute("DROP DATABASE IF EXISTS " + DATABASE + " WITH (FORCE)");
-            s.execute("CREATE DATABASE " + DATABASE);
-        }
+        TestPostgres.recreateDatabase(DATABASE);
     }
 
     @AfterAll
     static void dropDatabase() throws SQLException {
-        try (Connection c = TestPostgres.get().superuser(); Statement s = c.createStatement()) {
-            s.execute("DROP DATABASE IF EXISTS " + DATABASE + " WITH (FORCE)");
-        }
+        TestPostgres.dropDatabase(DATABASE);
     }
 
     @Test

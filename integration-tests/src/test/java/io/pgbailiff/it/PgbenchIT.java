@@ -40,10 +40,7 @@ class PgbenchIT {
     static void start() throws SQLException {
         pgbench = ClientProcess.onPath("pgbench").orElse(null);
         assumeTrue(pgbench != null, "pgbench is not on the PATH: skipping the pgbench tests");
-        try (Connection c = TestPostgres.get().superuser(); Statement s = c.createStatement()) {
-            s.execute("DROP DATABASE IF EXISTS " + DATABASE + " WITH (FORCE)");
-            s.execute("CREATE DATABASE " + DATABASE);
-        }
+        TestPostgres.recreateDatabase(DATABASE);
         proxy = TestProxy.start();
         try (ClientProcess init = pgbench("-i", "-s", "1")) {
             init.awaitSuccess(Duration.ofSeconds(60));
@@ -58,9 +55,7 @@ class PgbenchIT {
             proxy.close();
         }
         if (pgbench != null) {
-            try (Connection c = TestPostgres.get().superuser(); Statement s = c.createStatement()) {
-                s.execute("DROP DATABASE IF EXISTS " + DATABASE + " WITH (FORCE)");
-            }
+            TestPostgres.dropDatabase(DATABASE);
         }
     }
 

@@ -56,6 +56,25 @@ class ProxyProcessIT {
     }
 
     @Test
+    void anOpenTransactionMayFinishDuringTheDrainThenItsSessionEnds() throws Exception {
+        try (Proxy p = Proxy.start("--drain-timeout", "10s");
+             Connection inTx = p.connect("drain-transaction")) {
+            inTx.setAutoCommit(false);
+            try (Statement s = inTx.createStatement()) {
+                s.execute("SELECT 1");
+                p.terminate();
+                Waits.until(() -> !p.accepting(), Duration.ofSeconds(5), "the listen socket closed");
+                Thread.sleep(500);
+                s.execute("SELECT 2");
+            }
+            inTx.commit();
+            SQLException ended = assertThrows(SQLException.class, () -> inTx.createStatement().execute("SELECT 3"));
+            assertEquals("57P01", ended.getSQLState(), "the session ends once its transaction has: " + ended);
+            assertEquals(0, p.awaitExit(Duration.ofSeconds(10)), p.output());
+        }
+    }
+
+    @Test
     void statementsStillRunningAtTheDrainTimeoutAreEndedWith57P01() throws Exception {
         try (Proxy p = Proxy.start("--drain-timeout", "1s");
              Connection running = p.connect("drain-long");

@@ -144,6 +144,21 @@ public final class TestPostgres {
         }
     }
 
+    /** A fresh, empty database of that name, for a test class that wants its own. */
+    static void recreateDatabase(String name) throws SQLException {
+        dropDatabase(name);
+        try (Connection c = get().superuser(); Statement s = c.createStatement()) {
+            s.execute("CREATE DATABASE " + name);
+        }
+    }
+
+    /** Drops the database, ending any session still connected to it. */
+    static void dropDatabase(String name) throws SQLException {
+        try (Connection c = get().superuser(); Statement s = c.createStatement()) {
+            s.execute("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
+        }
+    }
+
     public int port() {
         return postgres.getPort();
     }

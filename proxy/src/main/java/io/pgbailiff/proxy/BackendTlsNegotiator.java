@@ -47,7 +47,7 @@ final class BackendTlsNegotiator extends ChannelInboundHandlerAdapter {
                     if (f.isSuccess()) {
                         ready.accept(true);
                     } else {
-                        failed.accept("TLS handshake with the backend failed: " + rootMessage(f.cause()));
+                        failed.accept("TLS handshake with the backend failed: " + Errors.rootMessage(f.cause()));
                     }
                 });
             } else if (answer == 'N' && tls.backendMode() == Config.BackendTls.PREFER) {
@@ -61,12 +61,5 @@ final class BackendTlsNegotiator extends ChannelInboundHandlerAdapter {
         } finally {
             ReferenceCountUtil.release(in);
         }
-    }
-
-    private static String rootMessage(Throwable t) {
-        while (t.getCause() != null) {
-            t = t.getCause();
-        }
-        return t.getMessage() == null ? t.toString() : t.getMessage();
     }
 }

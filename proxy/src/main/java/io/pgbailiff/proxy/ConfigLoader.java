@@ -206,17 +206,20 @@ public final class ConfigLoader {
         if (c.tlsRequire() && c.tlsCert() == null) {
             throw new InvalidSettingException("--tls-require: needs --tls-cert and --tls-key");
         }
-        for (Path p : new Path[] {c.tlsCert(), c.tlsKey(), c.backendTlsCa()}) {
-            if (p != null && !Files.isReadable(p)) {
-                String flag = p == c.tlsCert() ? "--tls-cert" : p == c.tlsKey() ? "--tls-key" : "--backend-tls-ca";
-                throw new InvalidSettingException(flag + ": cannot read " + p);
-            }
-        }
+        requireReadable("--tls-cert", c.tlsCert());
+        requireReadable("--tls-key", c.tlsKey());
+        requireReadable("--backend-tls-ca", c.backendTlsCa());
         if (c.backendTlsCa() != null && !c.backendTls().verifiesCertificate()) {
             throw new InvalidSettingException("--backend-tls-ca: only used with --backend-tls verify-ca or verify-full, not "
                     + c.backendTls().setting());
         }
         return c;
+    }
+
+    private static void requireReadable(String flag, Path file) {
+        if (file != null && !Files.isReadable(file)) {
+            throw new InvalidSettingException(flag + ": cannot read " + file);
+        }
     }
 
     private static Setting find(String flag) {

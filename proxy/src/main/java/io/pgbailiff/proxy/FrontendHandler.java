@@ -239,7 +239,6 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
         CancelKeys.BackendKey key = proxy.cancelKeys().lookup(request.processId(), request.secretKey());
         if (key == null) {
             proxy.cancelKeys().recordUnmatched(client.remoteAddress(), client.eventLoop());
-            proxy.metrics().cancel(ProxyMetrics.CancelKind.CANCEL_REQUEST, ProxyMetrics.CancelOutcome.NOT_FOUND);
             client.close();
             return;
         }
@@ -306,7 +305,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
             return;
         }
         if (!f.isSuccess()) {
-            backendUnavailable(rootMessage(f.cause()));
+            backendUnavailable(Errors.rootMessage(f.cause()));
             return;
         }
         proxy.metrics().backendConnected(System.nanoTime() - connectStart);
@@ -1034,8 +1033,13 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
 
     /** Nothing of the client's is running or waiting, and no transaction is open. */
     private boolean isIdle() {
+        return waitingForClient() && session.transactionStatus() == BackendMessage.ReadyForQuery.IDLE;
+    }
+
+    /** Ready, and everything the client sent has been answered: the next move is the client's. */
+    private boolean waitingForClient() {
         return state == State.READY && held == null && !answeringLocally && internalQueries.isEmpty()
-                && !session.hasRequestInFlight() && session.transactionStatus() == BackendMessage.ReadyForQuery.IDLE;
+                && !session.hasRequestInFlight();
     }
 
     // ---- timeouts ----
@@ -1070,7 +1074,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
         if (state != State.READY) {
             return;
         }
-        boolean waiting = held == null && !answeringLocally && internalQueries.isEmpty() && !session.hasRequestInFlight();
+        boolean waiting = waitingForClient();
         boolean inTransaction = session.transactionStatus() != BackendMessage.ReadyForQuery.IDLE;
         Duration timeout = inTransaction ? proxy.config().idleInTransactionTimeout() : proxy.config().idleSessionTimeout();
         long idleFor = System.nanoTime() - lastActivityNanos;
@@ -1457,13 +1461,5 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
             }
         });
         return result;
-    }
-
-    private static String rootMessage(Throwable t) {
-        Throwable c = t;
-        while (c.getCause() != null) {
-            c = c.getCause();
-        }
-        return c.getMessage() == null ? c.toString() : c.getMessage();
     }
 }

@@ -50,7 +50,7 @@ public final class ProxyMetrics implements AutoCloseable {
     private final LongAdder closedBytesFromClient = new LongAdder();
     private final LongAdder closedBytesToClient = new LongAdder();
 
-    ProxyMetrics(SessionRegistry sessions, ClientConnections connections) {
+    ProxyMetrics(SessionRegistry sessions, ClientConnections connections, CancelKeys cancelKeys) {
         accepted = Counter.builder("pgbailiff.connections.accepted")
                 .description("Client connections accepted").register(registry);
         for (Rejection r : Rejection.values()) {
@@ -60,6 +60,12 @@ public final class ProxyMetrics implements AutoCloseable {
         }
         for (CancelKind k : CancelKind.values()) {
             for (CancelOutcome o : CancelOutcome.values()) {
+                if (k == CancelKind.CANCEL_REQUEST && o == CancelOutcome.NOT_FOUND) {
+                    FunctionCounter.builder("pgbailiff.cancels", cancelKeys, CancelKeys::unmatchedRequests)
+                            .description("Cancel requests and session-control actions, by kind and outcome")
+                            .tag("kind", "cancel_request").tag("outcome", "not_found").register(registry);
+                    continue;
+                }
                 cancels[k.ordinal()][o.ordinal()] = Counter.builder("pgbailiff.cancels")
                         .description("Cancel requests and session-control actions, by kind and outcome")
                         .tag("kind", k.name().toLowerCase(Locale.ROOT))

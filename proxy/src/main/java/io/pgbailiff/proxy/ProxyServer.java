@@ -42,8 +42,9 @@ public final class ProxyServer implements AutoCloseable {
         Transport transport = Transport.best();
         SessionRegistry registry = new SessionRegistry();
         ClientConnections connections = new ClientConnections(config.maxClientConnections());
-        ProxyMetrics metrics = new ProxyMetrics(registry, connections);
-        ProxyContext context = new ProxyContext(config, transport, registry, new CancelKeys(),
+        CancelKeys cancelKeys = new CancelKeys();
+        ProxyMetrics metrics = new ProxyMetrics(registry, connections, cancelKeys);
+        ProxyContext context = new ProxyContext(config, transport, registry, cancelKeys,
                 new BackendCanceller(transport, config), new SessionIdGenerator(config.nodeId()), connections, metrics, tls);
         EventLoopGroup workers = transport.newGroup(config.threads());
         try {

@@ -37,7 +37,7 @@ final class TlsContexts {
             } catch (SSLException | IllegalArgumentException e) {
                 throw new ConfigLoader.InvalidSettingException("--tls-cert/--tls-key: cannot use " + config.tlsCert()
                         + " and " + config.tlsKey() + " (PEM certificate chain and PKCS#8 private key expected): "
-                        + rootMessage(e));
+                        + Errors.rootMessage(e));
             }
         }
         SslContext backend = null;
@@ -52,7 +52,7 @@ final class TlsContexts {
                 backend = b.build();
             } catch (SSLException | IllegalArgumentException e) {
                 throw new ConfigLoader.InvalidSettingException("--backend-tls-ca: cannot use " + config.backendTlsCa()
-                        + ": " + rootMessage(e));
+                        + ": " + Errors.rootMessage(e));
             }
         }
         return new TlsContexts(clients, backend, config.backendTls());
@@ -79,12 +79,5 @@ final class TlsContexts {
             engine.setSSLParameters(params);
         }
         return handler;
-    }
-
-    private static String rootMessage(Throwable t) {
-        while (t.getCause() != null) {
-            t = t.getCause();
-        }
-        return t.getMessage() == null ? t.toString() : t.getMessage();
     }
 }

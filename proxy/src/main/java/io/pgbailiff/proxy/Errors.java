@@ -1,0 +1,16 @@
+package io.pgbailiff.proxy;
+
+/** Wording of failures for the one line a client or an operator gets. */
+final class Errors {
+    private Errors() {
+    }
+
+    /** The innermost cause's message: what actually went wrong, without the wrappers' prefixes. */
+    static String rootMessage(Throwable t) {
+        Throwable c = t;
+        while (c.getCause() != null) {
+            c = c.getCause();
+        }
+        return c.getMessage() == null ? c.toString() : c.getMessage();
+    }
+}
