@@ -69,7 +69,7 @@ class ProxyProcessIT {
             }
             inTx.commit();
             SQLException ended = assertThrows(SQLException.class, () -> inTx.createStatement().execute("SELECT 3"));
-            assertEquals("57P01", ended.getSQLState(), "the session ends once its transaction has: " + ended);
+            assertEquals("57P01", ended.getSQLState(), () -> "the session ends once its transaction has: " + ended + " caused by " + ended.getCause());
             assertEquals(0, p.awaitExit(Duration.ofSeconds(10)), p.output());
         }
     }

@@ -10,6 +10,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.codec.DecoderException;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.util.ReferenceCountUtil;
@@ -96,6 +97,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
     private static final long TERMINATE_GRACE_MILLIS = 2000;
     /** How long a closing connection waits for the client to take what was written to it. */
     private static final long CLOSE_FLUSH_GRACE_MILLIS = 10_000;
+    /** How long a closed session keeps reading (and discarding) what its client still sends; see {@link #closeClient}. */
+    private static final long CLOSE_LINGER_MILLIS = 2000;
 
     enum State { AWAITING_STARTUP, CONNECTING, AUTHENTICATING, READY, CLOSED }
 
@@ -1228,11 +1231,40 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
         if (backend != null) {
             backend.close();
         }
-        ChannelFuture flushed = client.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
-        if (!flushed.isDone()) {
-            // a client that stopped reading would keep its socket and buffers for ever
-            client.eventLoop().schedule((Runnable) client::close, CLOSE_FLUSH_GRACE_MILLIS, java.util.concurrent.TimeUnit.MILLISECONDS);
-        }
+        closeClient();
+    }
+
+    /**
+     * Ends the client connection without losing what was written to it. A socket closed while
+     * its client is still sending answers that data with a reset, and the client then fails its
+     * next write or read ("Broken pipe") instead of reading the FATAL waiting for it. So once the
+     * last bytes are flushed, pgbailiff only shuts its sending side (after TLS close_notify) and
+     * discards whatever the client still sends, until the client closes or
+     * {@value #CLOSE_LINGER_MILLIS} ms pass. A client that does not take what was written is
+     * closed after {@value #CLOSE_FLUSH_GRACE_MILLIS} ms.
+     */
+    private void closeClient() {
+        ChannelFuture flushed = client.writeAndFlush(Unpooled.EMPTY_BUFFER);
+        closeClientAfter(flushed.isDone() ? CLOSE_LINGER_MILLIS : CLOSE_FLUSH_GRACE_MILLIS);
+        flushed.addListener(f -> {
+            if (!f.isSuccess() || !client.isActive() || !(client instanceof DuplexChannel duplex)) {
+                client.close();
+                return;
+            }
+            closeClientAfter(CLOSE_LINGER_MILLIS);
+            client.config().setAutoRead(true);
+            SslHandler tlsHandler = client.pipeline().get(SslHandler.class);
+            if (tlsHandler == null) {
+                duplex.shutdownOutput();
+            } else {
+                tlsHandler.closeOutbound().addListener(sent -> duplex.shutdownOutput());
+            }
+        });
+    }
+
+    private void closeClientAfter(long millis) {
+        ScheduledFuture<?> deadline = client.eventLoop().schedule((Runnable) client::close, millis, TimeUnit.MILLISECONDS);
+        client.closeFuture().addListener(f -> deadline.cancel(false));
     }
 
     // ---- session control (SessionControl), each run on this session's event loop ----
