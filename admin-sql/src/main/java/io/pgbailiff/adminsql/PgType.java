@@ -3,6 +3,7 @@ package io.pgbailiff.adminsql;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.UUID;
@@ -49,14 +50,21 @@ public enum PgType {
     }
 
     public String textString(Object value) {
-        return switch (this) {
-            case BOOL -> ((Boolean) value) ? "t" : "f";
-            case INT8, INT4 -> Long.toString(((Number) value).longValue());
-            case TEXT -> value.toString();
-            case UUID -> value.toString().toLowerCase(java.util.Locale.ROOT);
-            case TIMESTAMPTZ -> timestamptz((Instant) value);
-            case INTERVAL -> value.toString();
-        };
+        StringBuilder sb = new StringBuilder();
+        appendText(sb, value);
+        return sb.toString();
+    }
+
+    /** Appends the text format of a non-null value; what a result encoder uses, without a String per value. */
+    public void appendText(StringBuilder sb, Object value) {
+        switch (this) {
+            case BOOL -> sb.append(((Boolean) value) ? 't' : 'f');
+            case INT8, INT4 -> sb.append(((Number) value).longValue());
+            case TEXT -> sb.append(value instanceof CharSequence cs ? cs : value.toString());
+            case UUID -> sb.append(value.toString().toLowerCase(java.util.Locale.ROOT));
+            case TIMESTAMPTZ -> appendTimestamptz(sb, (Instant) value);
+            case INTERVAL -> sb.append(value);
+        }
     }
 
     /** Binary-format bytes of a non-null value. */
@@ -87,10 +95,40 @@ public enum PgType {
     }
 
     static String timestamptz(Instant t) {
-        Instant truncated = fromMicros(micros(t));
-        StringBuilder sb = new StringBuilder(TS.format(truncated));
-        appendFraction(sb, truncated.getNano() / 1000);
-        return sb.append("+00").toString();
+        StringBuilder sb = new StringBuilder(32);
+        appendTimestamptz(sb, t);
+        return sb.toString();
+    }
+
+    /** {@code yyyy-MM-dd HH:mm:ss[.ffffff]+00}: PostgreSQL's ISO output in UTC, microsecond precision. */
+    static void appendTimestamptz(StringBuilder sb, Instant t) {
+        long micros = micros(t);
+        long seconds = Math.floorDiv(micros, 1_000_000L);
+        long days = Math.floorDiv(seconds, 86_400L);
+        int secondOfDay = (int) Math.floorMod(seconds, 86_400L);
+        LocalDate date = LocalDate.ofEpochDay(days);
+        int year = date.getYear();
+        if (year < 0 || year > 9999) {
+            sb.append(TS.format(Instant.ofEpochSecond(seconds)));
+        } else {
+            appendPadded(sb, year, 4).append('-');
+            appendPadded(sb, date.getMonthValue(), 2).append('-');
+            appendPadded(sb, date.getDayOfMonth(), 2).append(' ');
+            appendPadded(sb, secondOfDay / 3600, 2).append(':');
+            appendPadded(sb, secondOfDay / 60 % 60, 2).append(':');
+            appendPadded(sb, secondOfDay % 60, 2);
+        }
+        appendFraction(sb, Math.floorMod(micros, 1_000_000L));
+        sb.append("+00");
+    }
+
+    private static StringBuilder appendPadded(StringBuilder sb, int value, int width) {
+        for (int limit = 10; width > 1; width--, limit *= 10) {
+            if (value < limit) {
+                sb.append('0');
+            }
+        }
+        return sb.append(value);
     }
 
     /** Appends {@code .ffffff} with trailing zeros removed, nothing when zero (PostgreSQL's style). */

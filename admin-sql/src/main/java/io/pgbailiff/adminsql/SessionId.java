@@ -10,10 +10,19 @@ import java.util.Locale;
 public record SessionId(long high, long low) implements Comparable<SessionId> {
 
     public String hex() {
-        return HEX.toHexDigits(high) + HEX.toHexDigits(low);
+        byte[] digits = new byte[32];
+        putHex(digits, 0, high);
+        putHex(digits, 16, low);
+        return new String(digits, java.nio.charset.StandardCharsets.ISO_8859_1);
     }
 
-    private static final java.util.HexFormat HEX = java.util.HexFormat.of();
+    private static final byte[] HEX_DIGITS = "0123456789abcdef".getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+
+    private static void putHex(byte[] into, int at, long value) {
+        for (int i = 15; i >= 0; i--, value >>>= 4) {
+            into[at + i] = HEX_DIGITS[(int) (value & 0xf)];
+        }
+    }
 
     public String uuid() {
         String h = hex();

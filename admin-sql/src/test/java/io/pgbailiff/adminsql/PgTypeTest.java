@@ -5,6 +5,7 @@ import org.junit.jupiter.api.Test;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.util.List;
 import java.util.UUID;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -45,6 +46,25 @@ class PgTypeTest {
         assertEquals("2024-01-02 03:04:05+00", text(PgType.TIMESTAMPTZ, Instant.parse("2024-01-02T03:04:05Z")));
         assertEquals(757479845123456L, ByteBuffer.wrap(PgType.TIMESTAMPTZ.binary(t)).getLong());
         assertEquals(0L, ByteBuffer.wrap(PgType.TIMESTAMPTZ.binary(Instant.parse("2000-01-01T00:00:00Z"))).getLong());
+    }
+
+    @Test
+    void timestamptzMatchesTheIsoFormatterOverFourMillenniaAndBothSidesOfEveryEpoch() {
+        java.time.format.DateTimeFormatter iso = java.time.format.DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss")
+                .withZone(java.time.ZoneOffset.UTC);
+        java.util.Random random = new java.util.Random(42);
+        List<Instant> cases = new java.util.ArrayList<>(List.of(Instant.parse("1970-01-01T00:00:00Z"),
+                Instant.parse("1969-12-31T23:59:59.999999Z"), Instant.parse("2000-02-29T12:00:00.000001Z"),
+                Instant.parse("0999-12-31T23:59:59Z"), Instant.parse("9999-12-31T23:59:59.5Z")));
+        for (int i = 0; i < 10_000; i++) {
+            cases.add(Instant.ofEpochSecond(random.nextLong(-30_000_000_000L, 250_000_000_000L), random.nextInt(1_000_000_000)));
+        }
+        for (Instant t : cases) {
+            Instant micros = Instant.ofEpochSecond(t.getEpochSecond(), t.getNano() / 1000 * 1000);
+            StringBuilder expected = new StringBuilder(iso.format(micros));
+            PgType.appendFraction(expected, micros.getNano() / 1000);
+            assertEquals(expected.append("+00").toString(), text(PgType.TIMESTAMPTZ, t), t.toString());
+        }
     }
 
     @Test

@@ -23,7 +23,7 @@ final class LocalResults {
      * @param formats result format codes as in Bind (empty or one code for all, or one per column); null for text
      */
     static ByteBuf encode(ByteBufAllocator alloc, AdminResult result, short[] formats) {
-        ByteBuf out = alloc.buffer();
+        ByteBuf out = alloc.buffer(256 + ESTIMATED_ROW_BYTES * result.rows().size());
         try {
             writeResult(alloc, out, result, formats);
             return out;
@@ -33,19 +33,33 @@ final class LocalResults {
         }
     }
 
+    /** About one SHOW SESSIONS row, so that a result of many rows is not copied over and over as its buffer grows. */
+    private static final int ESTIMATED_ROW_BYTES = 256;
+
     private static void writeResult(ByteBufAllocator alloc, ByteBuf out, AdminResult result, short[] formats) {
         List<Column> columns = result.columns();
         if (!columns.isEmpty() && formats == null) {
             writeAndRelease(out, rowDescription(alloc, columns, null));
         }
+        StringBuilder text = new StringBuilder(64);
         for (List<Object> row : result.rows()) {
-            List<byte[]> values = new ArrayList<>(row.size());
+            int dataRow = PgEncoder.beginDataRow(out, row.size());
             for (int i = 0; i < row.size(); i++) {
                 Object v = row.get(i);
                 Column c = columns.get(i);
-                values.add(v == null ? null : binary(formats, i) ? c.type().binary(v) : c.type().text(v));
+                if (v == null) {
+                    PgEncoder.writeNullValue(out);
+                } else if (binary(formats, i)) {
+                    PgEncoder.writeBinaryValue(out, c.type().binary(v));
+                } else if (v instanceof String string) {
+                    PgEncoder.writeValue(out, string);
+                } else {
+                    text.setLength(0);
+                    c.type().appendText(text, v);
+                    PgEncoder.writeValue(out, text);
+                }
             }
-            writeAndRelease(out, PgEncoder.dataRow(alloc, values));
+            PgEncoder.endDataRow(out, dataRow);
         }
         writeAndRelease(out, PgEncoder.commandComplete(alloc, result.commandTag()));
     }

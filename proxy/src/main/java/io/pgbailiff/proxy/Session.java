@@ -60,7 +60,8 @@ public final class Session {
     private final int nodeId;
     private final String userName;
     private final String databaseName;
-    private final InetSocketAddress clientAddress;
+    /** {@code host:port}, as SHOW SESSIONS shows it. */
+    private final String clientAddress;
     private final Instant start = Instant.now();
     private final SessionControl control;
     private final ProxyMetrics metrics;
@@ -99,7 +100,7 @@ public final class Session {
         this.userName = userName;
         this.databaseName = databaseName;
         this.applicationName = applicationName;
-        this.clientAddress = clientAddress;
+        this.clientAddress = clientAddress.getAddress().getHostAddress() + ":" + clientAddress.getPort();
     }
 
     public SessionId id() {
@@ -313,7 +314,7 @@ public final class Session {
     public SessionSnapshot snapshot() {
         Activity a = activity;
         return new SessionSnapshot(nodeId & 0xffffffffL, id, userName, databaseName, applicationName,
-                clientAddress.getAddress().getHostAddress() + ":" + clientAddress.getPort(),
+                clientAddress,
                 authenticationMethod, tls, start, a.status(), a.activeQuery(), instant(a.activeQueryStartMicros()),
                 a.activeQuerySequence(), a.lastQuery(), instant(a.transactionStartMicros()), a.transactionCount(),
                 backendPid, superuser, a.statementCount(),
