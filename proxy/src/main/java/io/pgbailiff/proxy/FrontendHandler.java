@@ -103,8 +103,6 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
     enum State { AWAITING_STARTUP, CONNECTING, AUTHENTICATING, READY, CLOSED }
 
     private final ProxyContext proxy;
-    /** Reads the caller's superuser flag and role memberships; see {@link #lookUpCaller}. */
-    private final String callerQuery;
     private State state = State.AWAITING_STARTUP;
     private Channel client;
     private Channel backend;
@@ -118,15 +116,16 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
     /** Client messages held back while a cancel pgbailiff sent is on its way to the backend. */
     private ArrayDeque<Object> held;
     /** Queries pgbailiff sent the backend itself, oldest first, whose replies are not the client's. */
-    private final ArrayDeque<InternalQuery> internalQueries = new ArrayDeque<>();
+    private final ArrayDeque<InternalQuery> internalQueries = new ArrayDeque<>(1);
     /** The held messages wait for the backend to answer everything sent before them. */
     private boolean heldUntilIdle;
     /** CancelRequests this session sent its backend that have not yet been delivered. */
     private int cancelsInFlight;
     /** A session-control query of this client is being answered. */
     private boolean answeringLocally;
-    private final java.util.Map<String, LocalStatement> localStatements = new java.util.HashMap<>();
-    private final java.util.Map<String, LocalPortal> localPortals = new java.util.HashMap<>();
+    /** Prepared session-control statements and their portals; empty and shared until the first one, as most sessions have none. */
+    private java.util.Map<String, LocalStatement> localStatements = java.util.Collections.emptyMap();
+    private java.util.Map<String, LocalPortal> localPortals = java.util.Collections.emptyMap();
     /** Extended-protocol messages were forwarded to the backend since the client's last Sync. */
     private boolean forwardedSinceSync;
     /** Extended-protocol messages were answered by pgbailiff since the client's last Sync. */
@@ -166,7 +165,6 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
 
     FrontendHandler(ProxyContext proxy) {
         this.proxy = proxy;
-        this.callerQuery = callerQuery(proxy.config().adminRoles());
     }
 
     @Override
@@ -490,6 +488,9 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
             localError(error);
             return;
         }
+        if (localStatements.isEmpty()) {
+            localStatements = new java.util.HashMap<>();
+        }
         localStatements.put(parse.statement(), new LocalStatement(parse.sql(), admin.get(), parse.parameterTypes()));
         writeToClient(PgEncoder.parseComplete(client.alloc()));
     }
@@ -547,6 +548,9 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
             int type = i < statement.parameterTypes().length ? statement.parameterTypes()[i] : 0;
             parameters.add(v == null ? null : values.binaryParameter(i) ? LocalResults.binaryParameter(type, v)
                     : new String(v, java.nio.charset.StandardCharsets.UTF_8));
+        }
+        if (localPortals.isEmpty()) {
+            localPortals = new java.util.HashMap<>();
         }
         localPortals.put(bind.portal(), new LocalPortal(statement, parameters, values.resultFormats()));
         writeToClient(PgEncoder.bindComplete(client.alloc()));
@@ -820,7 +824,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
      * query of pgbailiff's own on the caller's backend connection.
      */
     private void lookUpCaller(java.util.function.Consumer<Caller> then) {
-        internalQuery(callerQuery, q -> {
+        internalQuery(callerQuery(proxy.config().adminRoles()), q -> {
             List<String> row = q.rows.isEmpty() ? List.of("f", "f", "f", "f") : q.rows.get(0);
             then.accept(new Caller(session.id(), session.userName(), "t".equals(row.get(0)), "t".equals(row.get(1)),
                     "t".equals(row.get(2)), "t".equals(row.get(3))));

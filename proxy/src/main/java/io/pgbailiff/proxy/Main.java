@@ -1,5 +1,6 @@
 package io.pgbailiff.proxy;
 
+import io.netty.util.ResourceLeakDetector;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import sun.misc.Signal;
@@ -32,6 +33,11 @@ public final class Main {
             return;
         }
         Logging.configure(config);
+        if (System.getProperty("io.netty.leakDetection.level") == null) {
+            // Every buffer is released by design (the tests run the detector at paranoid); in
+            // production its per-message bookkeeping costs more than the sampling ever finds.
+            ResourceLeakDetector.setLevel(ResourceLeakDetector.Level.DISABLED);
+        }
         EmbeddedBackend embedded = null;
         if (config.embeddedBackend()) {
             log.info("starting an embedded PostgreSQL (throwaway data, superuser 'postgres', trust authentication)");

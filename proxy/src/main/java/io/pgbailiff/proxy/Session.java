@@ -79,9 +79,10 @@ public final class Session {
     @SuppressWarnings("unused") // written through BYTES_TO_CLIENT
     private long bytesToClient;
 
-    private final ArrayDeque<Request> inFlight = new ArrayDeque<>();
-    private final Map<String, String> statements = new HashMap<>();
-    private final Map<String, String> portals = new HashMap<>();
+    private final ArrayDeque<Request> inFlight = new ArrayDeque<>(2);
+    /** Prepared statements' and portals' SQL text by name; created at the first Parse, as many sessions never send one. */
+    private Map<String, String> statements = java.util.Collections.emptyMap();
+    private Map<String, String> portals = java.util.Collections.emptyMap();
     /** The request the extended-protocol messages since the last Sync belong to, once one of them is an Execute. */
     private Request openExtended;
     private byte transactionStatus = 'I';
@@ -180,10 +181,16 @@ public final class Session {
     }
 
     void onParse(String statement, String sql) {
+        if (statements.isEmpty()) {
+            statements = new HashMap<>();
+        }
         statements.put(statement, sql);
     }
 
     void onBind(String portal, String statement) {
+        if (portals.isEmpty()) {
+            portals = new HashMap<>();
+        }
         portals.put(portal, statements.get(statement));
     }
 
