@@ -23,6 +23,7 @@
 #   PG_BIN (/usr/lib/postgresql/15/bin), PGBOUNCER (pgbouncer), PG_PORT (15432),
 #   BAILIFF_PORT (16432), BOUNCER_PORT (17432), PGBENCH_JOBS (2: pgbench threads, at most clients),
 #   WARMUP_SECONDS (2 per query mode through pgbailiff before the first round),
+#   CONNECT_WARMUP_SECONDS (10 of pgbench -C through pgbailiff before the connection rounds),
 #   PGBAILIFF_JAR (proxy/target/pgbailiff.jar), PGBAILIFF_JAVA_OPTS (none: the JVM's defaults),
 #   JMH_OPTS ("-f 1 -wi 1 -w 1s -i 3 -r 1s"), JFR=1 (record pgbailiff during the throughput part;
 #   summarise with bench/jfr_top.py), MEMORY_NMT=1 (memory part: break pgbailiff's growth down by
@@ -61,7 +62,7 @@ done
 : "${PARTS:=throughput,connect,cancel,show,memory,copy,jmh}"
 : "${CELL_SECONDS:=2}" "${ROUNDS:=3}" "${CLIENTS:=1 8 32 128}" "${MODES:=simple extended prepared}"
 : "${CONNECT_CLIENTS:=8}" "${IDLE_COUNTS:=1000 5000}" "${SHOW_COUNT:=1000}" "${CANCEL_TRIES:=200}"
-: "${COPY_MB:=1024}" "${SCALE:=10}" "${WARMUP_SECONDS:=2}" "${PGBENCH_JOBS:=2}"
+: "${COPY_MB:=1024}" "${SCALE:=10}" "${WARMUP_SECONDS:=2}" "${CONNECT_WARMUP_SECONDS:=10}" "${PGBENCH_JOBS:=2}"
 : "${PG_BIN:=/usr/lib/postgresql/15/bin}" "${PGBOUNCER:=pgbouncer}"
 : "${PG_PORT:=15432}" "${BAILIFF_PORT:=16432}" "${BOUNCER_PORT:=17432}"
 : "${PGBAILIFF_JAR:=$ROOT/proxy/target/pgbailiff.jar}" "${PGBAILIFF_JAVA_OPTS:=}"
@@ -73,7 +74,7 @@ has_part() { [[ ",$PARTS," == *",$1,"* ]]; }
 log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-for n in "$CELL_SECONDS" "$ROUNDS" "$CONNECT_CLIENTS" "$SHOW_COUNT" "$CANCEL_TRIES" "$COPY_MB" "$SCALE" "$WARMUP_SECONDS" "$PGBENCH_JOBS"; do
+for n in "$CELL_SECONDS" "$ROUNDS" "$CONNECT_CLIENTS" "$SHOW_COUNT" "$CANCEL_TRIES" "$COPY_MB" "$SCALE" "$WARMUP_SECONDS" "$CONNECT_WARMUP_SECONDS" "$PGBENCH_JOBS"; do
     [[ "$n" =~ ^[0-9]+$ ]] || die "not a number: $n"
 done
 for n in $CLIENTS $IDLE_COUNTS; do [[ "$n" =~ ^[1-9][0-9]*$ ]] || die "not a count: $n"; done
@@ -363,6 +364,11 @@ throughput_part() {
 
 connect_part() {
     local round target
+    # Opening connections runs code the query warm-up never reaches: the JIT needs a few thousand
+    # connections to compile it, and would otherwise run on the second core during the rounds.
+    log "warm-up: ${CONNECT_WARMUP_SECONDS}s of pgbench -C through pgbailiff"
+    pgbench -n -S -C -c "$CONNECT_CLIENTS" -j "$PGBENCH_JOBS" -T "$CONNECT_WARMUP_SECONDS" -h 127.0.0.1 -p "$BAILIFF_PORT" \
+        -U postgres postgres >"$WORK/warmup.out" 2>&1 || die "connection warm-up failed: $(tail -3 "$WORK/warmup.out")"
     for ((round = 1; round <= ROUNDS; round++)); do
         for target in $(targets_for_round "$round"); do
             run_cell connect "$target" simple "$CONNECT_CLIENTS" "$round" "$CELL_SECONDS"
@@ -408,7 +414,7 @@ memory_part() {
 show_part() {
     log "SHOW SESSIONS with $SHOW_COUNT open sessions"
     bench_java io.pgbailiff.bench.IdleSessions --port "$BAILIFF_PORT" --pid "$BAILIFF_PID" --label pgbailiff-show \
-        --counts "$SHOW_COUNT" --show-sessions 200 --warmup 50 | grep '^show_sessions' | tee -a "$OUT_DIR/java.txt" >&2
+        --counts "$SHOW_COUNT" --show-sessions 1000 --warmup 50 | grep '^show_sessions' | tee -a "$OUT_DIR/java.txt" >&2
 }
 
 copy_part() {
