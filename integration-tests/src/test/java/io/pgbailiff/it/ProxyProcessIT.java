@@ -47,8 +47,10 @@ class ProxyProcessIT {
             BackendActivity.awaitActive("pg_sleep(2)", Duration.ofSeconds(10));
             p.terminate();
             Waits.until(() -> !p.accepting(), Duration.ofSeconds(5), "the listen socket closed");
+            Waits.until(() -> BackendActivity.backendsWithApplication("drain-idle") == 0, Duration.ofSeconds(3),
+                    "the idle session is ended at once, without waiting for its client");
             SQLException idleEnded = assertThrows(SQLException.class, () -> idle.createStatement().execute("SELECT 1"));
-            assertEquals("57P01", idleEnded.getSQLState(), "an idle session is ended at once: " + idleEnded);
+            assertEquals("57P01", idleEnded.getSQLState(), "the idle session's client reads why: " + idleEnded);
             assertNull(sleep.get(10, TimeUnit.SECONDS), "the running statement completed");
             assertEquals(0, p.awaitExit(Duration.ofSeconds(10)), p.output());
             assertTrue(p.output().contains("shutting down"), p.output());
