@@ -39,9 +39,40 @@ public final class AdminSqlRecognizer {
         }
         boolean selectLike = keywordAt(sql, i, "SELECT") || keywordAt(sql, i, "WITH") || keywordAt(sql, i, "FROM")
                 || sql.charAt(i) == '(';
-        return selectLike && (contains(sql, i, "md_") || contains(sql, i, "[show") || contains(sql, i, "show sessions")
-                || contains(sql, i, "show queries") || contains(sql, i, "show statements")
-                || containsParenShow(sql, i));
+        return selectLike && mentionsAdminSource(sql, i);
+    }
+
+    /**
+     * One pass over the text for what a SELECT over session-control data must contain: an
+     * {@code md_} function, a bracketed {@code [SHOW ...]} or parenthesised {@code (SHOW ...)}
+     * source, or {@code SHOW SESSIONS / QUERIES / STATEMENTS}; case-insensitive, any whitespace
+     * run matching one space.
+     */
+    private static boolean mentionsAdminSource(CharSequence s, int from) {
+        int n = s.length();
+        for (int i = from; i < n; i++) {
+            switch (Character.toLowerCase(s.charAt(i))) {
+                case 'm' -> {
+                    if (matchesAt(s, i, "md_")) {
+                        return true;
+                    }
+                }
+                case 's' -> {
+                    if (matchesAt(s, i, "show sessions") || matchesAt(s, i, "show queries")
+                            || matchesAt(s, i, "show statements")) {
+                        return true;
+                    }
+                }
+                case '[', '(' -> {
+                    if (matchesAt(s, i, "[show") || showFollows(s, i + 1)) {
+                        return true;
+                    }
+                }
+                default -> {
+                }
+            }
+        }
+        return false;
     }
 
     /** Index of the first character that is neither whitespace nor inside a comment, -1 at the end. */
@@ -95,17 +126,7 @@ public final class AdminSqlRecognizer {
         return Character.isLetterOrDigit(c) || c == '_' || c == '$';
     }
 
-    /** Case-insensitive search for a lowercase needle; runs of whitespace in the text match one space. */
-    private static boolean contains(CharSequence s, int from, String needle) {
-        int n = s.length();
-        for (int i = from; i < n; i++) {
-            if (matchesAt(s, i, needle)) {
-                return true;
-            }
-        }
-        return false;
-    }
-
+    /** Whether a lowercase needle starts at {@code i}, case-insensitively; a space in it matches any whitespace run. */
     private static boolean matchesAt(CharSequence s, int i, String needle) {
         int n = s.length();
         for (int k = 0; k < needle.length(); k++) {
@@ -130,20 +151,12 @@ public final class AdminSqlRecognizer {
         return true;
     }
 
-    /** {@code ( SHOW} or {@code [ SHOW} with any whitespace between, as in {@code WITH x AS (SHOW ALL SESSIONS)}. */
-    private static boolean containsParenShow(CharSequence s, int from) {
+    /** {@code SHOW} after optional whitespace, as in {@code WITH x AS (SHOW ALL SESSIONS)} or {@code [ SHOW SESSIONS]}. */
+    private static boolean showFollows(CharSequence s, int j) {
         int n = s.length();
-        for (int i = from; i < n; i++) {
-            if (s.charAt(i) == '(' || s.charAt(i) == '[') {
-                int j = i + 1;
-                while (j < n && Character.isWhitespace(s.charAt(j))) {
-                    j++;
-                }
-                if (keywordAt(s, j, "SHOW")) {
-                    return true;
-                }
-            }
+        while (j < n && Character.isWhitespace(s.charAt(j))) {
+            j++;
         }
-        return false;
+        return keywordAt(s, j, "SHOW");
     }
 }
