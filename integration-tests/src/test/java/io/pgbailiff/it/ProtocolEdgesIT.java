@@ -80,6 +80,42 @@ class ProtocolEdgesIT extends ProxyTestBase {
         proxy.awaitSessions(l -> l.stream().noneMatch(x -> "edge-stream".equals(x.applicationName())), WAIT, "session ended");
     }
 
+    /**
+     * A client that sends its next statements after its session was ended must still read the
+     * FATAL: pgbailiff only shuts its sending side and discards what arrives, instead of
+     * closing a socket the client still writes to (which answers with a reset, and the client's
+     * next write fails with "Broken pipe"). It closes for good about 2 s later.
+     */
+    @Test
+    void aClientStillWritingAfterItsSessionEndedReadsTheFatalNotAReset() throws Exception {
+        try (RawPgClient raw = login("edge-linger");
+             Connection admin = proxy.connect("postgres"); Statement a = admin.createStatement()) {
+            String id = proxy.sessions(x -> "edge-linger".equals(x.applicationName())).get(0).id().hex();
+            a.execute("CANCEL SESSION '" + id + "'");
+            proxy.awaitSessions(l -> l.stream().noneMatch(x -> "edge-linger".equals(x.applicationName())), WAIT, "session ended");
+            for (int i = 0; i < 3; i++) {
+                Thread.sleep(200);
+                raw.send(RawPgClient.query("SELECT " + i));
+            }
+            RawPgClient.Message fatal = raw.read();
+            assertEquals("57P01", fatal.fields().get('C'), fatal.toString());
+            assertEquals(-1, raw.readByte(), "then the end of the stream");
+            long start = System.nanoTime();
+            java.io.IOException refused = null;
+            while (refused == null && System.nanoTime() - start < Duration.ofSeconds(10).toNanos()) {
+                Thread.sleep(100);
+                try {
+                    raw.send(RawPgClient.query("SELECT 1"));
+                } catch (java.io.IOException e) {
+                    refused = e;
+                }
+            }
+            assertTrue(refused != null, "the connection is closed for good after the grace period");
+            long seconds = Duration.ofNanos(System.nanoTime() - start).toSeconds();
+            assertTrue(seconds < 5, "closed within about 2 s, took " + seconds + " s");
+        }
+    }
+
     @Test
     void malformedExtendedMessagesEndOnlyThatConnection() throws Exception {
         try (RawPgClient raw = login("edge-malformed")) {

@@ -87,6 +87,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
             (char) BackendMessage.AUTHENTICATION, (char) BackendMessage.BACKEND_KEY_DATA,
             (char) BackendMessage.PARAMETER_STATUS, (char) BackendMessage.READY_FOR_QUERY,
             (char) BackendMessage.ERROR_RESPONSE, (char) BackendMessage.COPY_IN_RESPONSE);
+    /** While a query of pgbailiff's own runs, every backend message is read whole. */
+    private static final FrameInterest EVERY_BACKEND_MESSAGE = FrameInterest.allExcept();
 
     private static final AdminExecutor ADMIN = new AdminExecutor();
     /**
@@ -841,10 +843,12 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
     }
 
     private void toBackend(Object msg) {
-        if (msg instanceof PgFrame frame && frame.type() == FrontendMessage.TERMINATE) {
-            clientTerminated = true;
+        if (msg instanceof PgFrame frame) {
+            clientTerminated |= frame.type() == FrontendMessage.TERMINATE;
+            writeToBackend(frame.content());
+        } else {
+            writeToBackend((ByteBuf) msg);
         }
-        writeToBackend(msg instanceof PgFrame frame ? frame.content() : (ByteBuf) msg);
     }
 
     private void writeToBackend(ByteBuf bytes) {
@@ -1113,8 +1117,9 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
         }));
     }
 
+    /** Client reads resume when the backend can take more, unless they are paused for messages held back. */
     void backendWritabilityChanged(boolean writable) {
-        if (writable && (state == State.READY || state == State.AUTHENTICATING)) {
+        if (writable && held == null && (state == State.READY || state == State.AUTHENTICATING)) {
             client.config().setAutoRead(true);
         }
     }
@@ -1249,7 +1254,9 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
      */
     private void closeClient() {
         ChannelFuture flushed = client.writeAndFlush(Unpooled.EMPTY_BUFFER);
-        closeClientAfter(flushed.isDone() ? CLOSE_LINGER_MILLIS : CLOSE_FLUSH_GRACE_MILLIS);
+        if (!flushed.isDone()) {
+            closeClientAfter(CLOSE_FLUSH_GRACE_MILLIS);
+        }
         flushed.addListener(f -> {
             if (!f.isSuccess() || !client.isActive() || !(client instanceof DuplexChannel duplex)) {
                 client.close();
@@ -1436,7 +1443,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
      */
     private void internalQuery(String sql, java.util.function.Consumer<InternalQuery> onDone) {
         internalQueries.add(new InternalQuery(onDone));
-        backendDecoder().interest(FrameInterest.allExcept());
+        backendDecoder().interest(EVERY_BACKEND_MESSAGE);
         backend.writeAndFlush(PgEncoder.query(backend.alloc(), sql), backend.voidPromise());
     }
 
