@@ -44,7 +44,7 @@ public final class AdminSqlRecognizer {
 
     /**
      * One pass over the text for what a SELECT over session-control data must contain: an
-     * {@code md_} function, a bracketed {@code [SHOW ...]} or parenthesised {@code (SHOW ...)}
+     * {@code md_} function (a word starting with it, so {@code cmd_id} is not one), a bracketed {@code [SHOW ...]} or parenthesised {@code (SHOW ...)}
      * source, or {@code SHOW SESSIONS / QUERIES / STATEMENTS}; case-insensitive, any whitespace
      * run matching one space.
      */
@@ -53,7 +53,7 @@ public final class AdminSqlRecognizer {
         for (int i = from; i < n; i++) {
             switch (Character.toLowerCase(s.charAt(i))) {
                 case 'm' -> {
-                    if (matchesAt(s, i, "md_")) {
+                    if ((i == 0 || !isIdentChar(s.charAt(i - 1))) && matchesAt(s, i, "md_")) {
                         return true;
                     }
                 }

@@ -60,10 +60,9 @@ public enum PgType {
         switch (this) {
             case BOOL -> sb.append(((Boolean) value) ? 't' : 'f');
             case INT8, INT4 -> sb.append(((Number) value).longValue());
-            case TEXT -> sb.append(value instanceof CharSequence cs ? cs : value.toString());
+            case TEXT, INTERVAL -> sb.append(value);
             case UUID -> sb.append(value.toString().toLowerCase(java.util.Locale.ROOT));
             case TIMESTAMPTZ -> appendTimestamptz(sb, (Instant) value);
-            case INTERVAL -> sb.append(value);
         }
     }
 

@@ -46,10 +46,11 @@ class AdminExecutorTest {
     void sessions() {
         dir = new InMemorySessionDirectory(1);
         Instant t0 = Instant.parse("2024-01-02T00:00:00Z");
-        dir.add(session(A, "root", true, SessionStatus.ACTIVE, "CREATE TABLE t AS SELECT 1", 7, t0, NOW.minusSeconds(60), null));
-        dir.add(session(B, "maxroach", false, SessionStatus.IDLE_IN_TRANSACTION, null, 0, t0.plusSeconds(360), null, NOW.minusSeconds(480)));
-        dir.add(session(C, "maxroach", false, SessionStatus.IDLE, null, 0, t0.plusSeconds(570), null, null));
+        // not in id order: the listing sorts, whatever order the directory hands them over in
         dir.add(session(D, "alice", false, SessionStatus.ACTIVE, "create table x (a int)", 3, t0.plusSeconds(60), NOW.minusSeconds(360), null));
+        dir.add(session(B, "maxroach", false, SessionStatus.IDLE_IN_TRANSACTION, null, 0, t0.plusSeconds(360), null, NOW.minusSeconds(480)));
+        dir.add(session(A, "root", true, SessionStatus.ACTIVE, "CREATE TABLE t AS SELECT 1", 7, t0, NOW.minusSeconds(60), null));
+        dir.add(session(C, "maxroach", false, SessionStatus.IDLE, null, 0, t0.plusSeconds(570), null, null));
     }
 
     AdminResult run(String sql, String who, String... params) {

@@ -25,7 +25,7 @@ class AdminSqlRecognizerTest {
     @ValueSource(strings = {
             "SELECT 1", "select * from pg_stat_activity", "INSERT INTO md_table VALUES (1)", "-- SHOW SESSIONS\nSELECT 1",
             "/* CANCEL SESSION */ SELECT 1", "", "   ", "-- only a comment", "UPDATE t SET x = 1", "SHOWX", "CANCELLED",
-            "with x as (select 1) select * from x", "/* unterminated SHOW"})
+            "with x as (select 1) select * from x", "/* unterminated SHOW", "SELECT cmd_id FROM jobs"})
     void notAdmin(String sql) {
         assertFalse(AdminSqlRecognizer.mightBeAdmin(sql), sql);
     }
@@ -40,14 +40,14 @@ class AdminSqlRecognizerTest {
 
     /**
      * The single scan must answer exactly as the plain definition: a SHOW or CANCEL statement, or
-     * a SELECT-like one whose text contains, case-insensitively, md_, [show, show sessions, show
+     * a SELECT-like one whose text contains, case-insensitively, a word starting md_, [show, show sessions, show
      * queries, show statements, or ( / [ followed by the keyword SHOW. Checked on random texts
      * built from the pieces that matter, with the seed in the message.
      */
     @org.junit.jupiter.api.Test
     void agreesWithTheDefinitionOnRandomTexts() {
         String[] pieces = {"select ", "SELECT", "with x as ", "from ", "SHOW", "show", "sHoW", " ", "\t", "\n  ",
-                "sessions", "SESSIONS", "queries", "Statements", "md_", "MD_", "m", "d_", "[", "(", ")", "]", "x",
+                "sessions", "SESSIONS", "queries", "Statements", "md_", "MD_", "m", "d_", "cmd_", "x.md_", "[", "(", ")", "]", "x",
                 "\u0130", "\u212a", ";", "-- c\n", "/* c */", "cancel", "showx", "_", "'", "1"};
         long seed = System.nanoTime();
         java.util.Random random = new java.util.Random(seed);
@@ -86,7 +86,12 @@ class AdminSqlRecognizerTest {
             return false;
         }
         String lower = lowerWithSpaces(sql.substring(i));
-        if (lower.contains("md_") || lower.contains("[show") || lower.contains("show sessions")
+        for (int at = lower.indexOf("md_"); at >= 0; at = lower.indexOf("md_", at + 1)) {
+            if (at == 0 || !AdminSqlRecognizer.isIdentChar(lower.charAt(at - 1))) {
+                return true;
+            }
+        }
+        if (lower.contains("[show") || lower.contains("show sessions")
                 || lower.contains("show queries") || lower.contains("show statements")) {
             return true;
         }

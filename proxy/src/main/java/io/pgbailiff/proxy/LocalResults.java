@@ -13,6 +13,9 @@ import java.util.List;
 
 /** Encodes what a session-control statement returned as the backend would send a query result. */
 final class LocalResults {
+    /** About one SHOW SESSIONS row, so that a result of many rows is not copied over and over as its buffer grows. */
+    private static final int ESTIMATED_ROW_BYTES = 256;
+
     private LocalResults() {
     }
 
@@ -32,9 +35,6 @@ final class LocalResults {
             throw e;
         }
     }
-
-    /** About one SHOW SESSIONS row, so that a result of many rows is not copied over and over as its buffer grows. */
-    private static final int ESTIMATED_ROW_BYTES = 256;
 
     private static void writeResult(ByteBufAllocator alloc, ByteBuf out, AdminResult result, short[] formats) {
         List<Column> columns = result.columns();

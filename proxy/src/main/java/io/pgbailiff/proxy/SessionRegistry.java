@@ -8,29 +8,21 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentSkipListMap;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The sessions of this node: a session is added once its backend is ready for queries and
- * removed the moment either side of it closes. Kept in id order, which is the order SHOW SESSIONS
- * lists them in, so a listing of thousands of sessions needs no sort.
+ * removed the moment either side of it closes. Kept in id order, the order SHOW SESSIONS lists
+ * them in, so sorting a listing of thousands of sessions is one pass over an ordered list.
  */
 public final class SessionRegistry {
     private final ConcurrentSkipListMap<SessionId, Session> sessions = new ConcurrentSkipListMap<>();
 
-    /** The skip list counts by walking; this is kept alongside. */
-    private final AtomicInteger size = new AtomicInteger();
-
     void add(Session session) {
-        if (sessions.put(session.id(), session) == null) {
-            size.incrementAndGet();
-        }
+        sessions.put(session.id(), session);
     }
 
     void remove(Session session) {
-        if (sessions.remove(session.id(), session)) {
-            size.decrementAndGet();
-        }
+        sessions.remove(session.id(), session);
     }
 
     public Optional<Session> find(SessionId id) {
@@ -41,13 +33,9 @@ public final class SessionRegistry {
         return sessions.values();
     }
 
-    public int size() {
-        return size.get();
-    }
-
     /** Every session as it is now, in id order. */
     public List<SessionSnapshot> snapshot() {
-        List<SessionSnapshot> list = new ArrayList<>(size.get());
+        List<SessionSnapshot> list = new ArrayList<>();
         for (Session s : sessions.values()) {
             list.add(s.snapshot());
         }
