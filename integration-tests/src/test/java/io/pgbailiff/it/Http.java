@@ -11,7 +11,7 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
 
-/** GET requests to pgbailiff's HTTP port, and the values in a Prometheus text page. */
+/** Requests to pgbailiff's HTTP port, and the values in a Prometheus text page. */
 final class Http {
     private static final HttpClient CLIENT = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
@@ -19,8 +19,12 @@ final class Http {
     }
 
     static HttpResponse<String> get(InetSocketAddress address, String path) {
+        return request(address, "GET", path);
+    }
+
+    static HttpResponse<String> request(InetSocketAddress address, String method, String path) {
         HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + address.getPort() + path))
-                .timeout(Duration.ofSeconds(10)).GET().build();
+                .timeout(Duration.ofSeconds(10)).method(method, HttpRequest.BodyPublishers.noBody()).build();
         try {
             return CLIENT.send(request, HttpResponse.BodyHandlers.ofString());
         } catch (IOException e) {

@@ -102,6 +102,9 @@ class MetricsIT extends ProxyTestBase {
         HttpResponse<String> ready = Http.get(proxy.server().httpAddress(), "/ready");
         assertEquals(200, ready.statusCode(), ready.body());
         assertEquals(404, Http.get(proxy.server().httpAddress(), "/nothing").statusCode());
+        HttpResponse<String> post = Http.request(proxy.server().httpAddress(), "POST", "/metrics");
+        assertEquals(405, post.statusCode());
+        assertEquals("GET", post.headers().firstValue("Allow").orElse(null));
         try (TestProxy orphan = TestProxy.start("--backend", "127.0.0.1:1")) {
             assertEquals(200, Http.get(orphan.server().httpAddress(), "/health").statusCode(), "the process is up");
             HttpResponse<String> notReady = Http.get(orphan.server().httpAddress(), "/ready");

@@ -101,11 +101,8 @@ class SessionRegistryIT {
             SessionSnapshot open = proxy.session("reg-tx");
             assertEquals(SessionStatus.IDLE_IN_TRANSACTION, open.status());
             assertNotNull(open.transactionStart());
-            try {
-                s.execute("SELECT 1/0");
-            } catch (SQLException expected) {
-                assertEquals("22012", expected.getSQLState());
-            }
+            SQLException divisionByZero = org.junit.jupiter.api.Assertions.assertThrows(SQLException.class, () -> s.execute("SELECT 1/0"));
+            assertEquals("22012", divisionByZero.getSQLState());
             assertEquals(SessionStatus.IDLE_IN_FAILED_TRANSACTION, proxy.session("reg-tx").status());
             c.rollback();
             SessionSnapshot idle = proxy.session("reg-tx");

@@ -84,7 +84,9 @@ final class HttpEndpoints implements AutoCloseable {
         protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
             boolean keepAlive = HttpUtil.isKeepAlive(request);
             if (request.method() != HttpMethod.GET) {
-                respond(ctx, keepAlive, HttpResponseStatus.METHOD_NOT_ALLOWED, "only GET\n", "text/plain; charset=utf-8");
+                FullHttpResponse notAllowed = response(ctx, HttpResponseStatus.METHOD_NOT_ALLOWED, "only GET\n", "text/plain; charset=utf-8");
+                notAllowed.headers().set(HttpHeaderNames.ALLOW, HttpMethod.GET.name());
+                send(ctx, keepAlive, notAllowed);
                 return;
             }
             switch (new QueryStringDecoder(request.uri()).path()) {
@@ -115,10 +117,18 @@ final class HttpEndpoints implements AutoCloseable {
 
         private static void respond(ChannelHandlerContext ctx, boolean keepAlive, HttpResponseStatus status, String body,
                                     String contentType) {
+            send(ctx, keepAlive, response(ctx, status, body, contentType));
+        }
+
+        private static FullHttpResponse response(ChannelHandlerContext ctx, HttpResponseStatus status, String body, String contentType) {
             ByteBuf content = ByteBufUtil.writeUtf8(ctx.alloc(), body);
             FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, content);
             response.headers().set(HttpHeaderNames.CONTENT_TYPE, contentType);
             HttpUtil.setContentLength(response, content.readableBytes());
+            return response;
+        }
+
+        private static void send(ChannelHandlerContext ctx, boolean keepAlive, FullHttpResponse response) {
             HttpUtil.setKeepAlive(response, keepAlive);
             var write = ctx.writeAndFlush(response);
             if (!keepAlive) {

@@ -33,7 +33,7 @@ public final class Main {
             return;
         }
         Logging.configure(config);
-        if (System.getProperty("io.netty.leakDetection.level") == null) {
+        if (System.getProperty("io.netty.leakDetection.level") == null && System.getProperty("io.netty.leakDetectionLevel") == null) {
             // Every buffer is released by design (the tests run the detector at paranoid); in
             // production its per-message bookkeeping costs more than the sampling ever finds.
             ResourceLeakDetector.setLevel(ResourceLeakDetector.Level.DISABLED);
