@@ -372,7 +372,7 @@ def main():
     out, summary = [], []
     out.append(f"# pgbailiff vs PostgreSQL and PgBouncer — {meta.get('date', '')}\n")
     out.append("```")
-    for k in ("command", "commit", "machine", "cpu", "postgres", "pgbouncer", "java", "pgbailiff_java_opts",
+    for k in ("command", "commit", "machine", "cpu", "sched_autogroup", "postgres", "pgbouncer", "java", "pgbailiff_java_opts",
               "load_before", "load_after", "elapsed_seconds"):
         if k in meta:
             out.append(f"{k}: {meta[k]}")

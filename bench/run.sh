@@ -200,10 +200,14 @@ stop_bouncer() {
 
 # start_bailiff [extra JVM options...]
 start_bailiff() {
+    # In its own session, as PgBouncer (-d) and PostgreSQL (pg_ctl) are: with the kernel's
+    # autogroup scheduling (sched_autogroup_enabled=1), processes of one session share one CPU
+    # share, and pgbailiff would otherwise share pgbench's, the script's session.
     # shellcheck disable=SC2086
-    java $PGBAILIFF_JAVA_OPTS "$@" -jar "$PGBAILIFF_JAR" --listen "127.0.0.1:$BAILIFF_PORT" \
+    setsid java $PGBAILIFF_JAVA_OPTS "$@" -jar "$PGBAILIFF_JAR" --listen "127.0.0.1:$BAILIFF_PORT" \
         --backend "127.0.0.1:$PG_PORT" >>"$WORK/pgbailiff.log" 2>&1 &
     BAILIFF_PID=$!
+    [[ "$(ps -o sid= -p "$BAILIFF_PID" | tr -d ' ')" == "$BAILIFF_PID" ]] || die "pgbailiff did not get a session of its own"
     wait_until 60 pg_ready "$BAILIFF_PORT" || die "pgbailiff not ready: $(tail -5 "$WORK/pgbailiff.log")"
     kill -0 "$BAILIFF_PID" 2>/dev/null || die "pgbailiff exited: $(tail -5 "$WORK/pgbailiff.log")"
 }
@@ -503,6 +507,7 @@ printf 'kind\ttarget\tmode\tclients\tround\tseconds\ttps\tlatency_ms\ttxns\tfail
     echo "commit: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
     echo "machine: $(nproc) cores, $(awk '/^MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
     echo "cpu: $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)"
+    echo "sched_autogroup: $(cat /proc/sys/kernel/sched_autogroup_enabled 2>/dev/null || echo n/a) (each server in its own session)"
     echo "postgres: $(postgres --version)"
     echo "pgbouncer: $("$PGBOUNCER" --version | head -1)"
     echo "java: $(java -version 2>&1 | head -1)"
