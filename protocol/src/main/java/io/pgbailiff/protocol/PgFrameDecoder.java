@@ -25,6 +25,9 @@ import java.util.Map;
  * arrive, consecutive ones coalesced into one slice, so a large result or COPY stream is relayed
  * without being buffered. Both are retained slices of the received buffer.
  *
+ * <p>With a {@link FrameInspector}, a message of interest is first shown to it; one it relays as
+ * is joins the raw bytes around it instead of being emitted as a frame.
+ *
  * <p>A decoder for the backend side starts in the typed phase. Lengths below 4, above the
  * configured maximum, or a startup packet above {@link StartupPacket#MAX_STARTUP_PACKET_LENGTH}
  * raise a {@link ProtocolException}, after which the decoder discards all further input.
@@ -33,6 +36,7 @@ public final class PgFrameDecoder extends ByteToMessageDecoder {
     private enum Phase { STARTUP, TYPED, DONE }
 
     private FrameInterest interest;
+    private FrameInspector inspector;
     private final int maxMessageLength;
     private Phase phase;
     /** Bytes still to relay of an uninteresting message whose header has been seen. */
@@ -60,6 +64,11 @@ public final class PgFrameDecoder extends ByteToMessageDecoder {
      */
     public void interest(FrameInterest interest) {
         this.interest = interest;
+    }
+
+    /** Shows every complete message of interest to the inspector first; see {@link FrameInspector}. */
+    public void inspector(FrameInspector inspector) {
+        this.inspector = inspector;
     }
 
     /**
@@ -184,10 +193,21 @@ public final class PgFrameDecoder extends ByteToMessageDecoder {
             if (in.readableBytes() < length + 1L) {
                 break;
             }
+            if (inspector != null && inspector.relayAsIs(new PgFrame(type, in.slice(start, length + 1)))) {
+                if (runStart < 0) {
+                    runStart = start;
+                }
+                in.readerIndex(start + length + 1);
+                continue;
+            }
             emitRun(in, runStart, start, out);
-            runStart = -1;
             out.add(new PgFrame(type, in.retainedSlice(start, length + 1)));
             in.readerIndex(start + length + 1);
+            if (inspector != null) {
+                // the receiver acts on this frame before the next message is inspected
+                return;
+            }
+            runStart = -1;
         }
         emitRun(in, runStart, in.readerIndex(), out);
     }

@@ -172,6 +172,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
         client = ctx.channel();
+        ctx.pipeline().get(PgFrameDecoder.class).inspector(this::relayClientMessage);
         proxy.connections().opened(client);
         proxy.metrics().connectionAccepted();
         startupTimer = client.eventLoop().schedule(() -> guarded(this::startupTimedOut),
@@ -293,7 +294,9 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
                 .handler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
-                        ch.pipeline().addLast("decoder", PgFrameDecoder.forBackend(BACKEND_INTEREST, Integer.MAX_VALUE));
+                        PgFrameDecoder decoder = PgFrameDecoder.forBackend(BACKEND_INTEREST, Integer.MAX_VALUE);
+                        decoder.inspector(FrontendHandler.this::relayBackendMessage);
+                        ch.pipeline().addLast("decoder", decoder);
                         ch.pipeline().addLast("relay", new BackendHandler(FrontendHandler.this));
                     }
                 })
@@ -392,11 +395,11 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
                     toBackend(frame);
                 }
                 case FrontendMessage.FLUSH -> {
-                    if (localSinceSync && !forwardedSinceSync) {
+                    if (passFlush()) {
+                        toBackend(frame);
+                    } else {
                         frame.release();
                         client.flush();
-                    } else {
-                        toBackend(frame);
                     }
                 }
                 default -> toBackend(frame);
@@ -410,7 +413,48 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
         }
     }
 
+    /**
+     * The client side's {@link io.pgbailiff.protocol.FrameInspector}. A message that goes to the
+     * backend unchanged needs only the session's bookkeeping, done here by the same {@code pass*}
+     * methods the {@code handle*} methods start with; everything else is left to {@link #dispatch}.
+     */
+    private boolean relayClientMessage(PgFrame message) {
+        if (state != State.READY || held != null || skipUntilSync) {
+            return false;
+        }
+        try {
+            return switch (message.type()) {
+                case FrontendMessage.QUERY -> passQuery(message);
+                case FrontendMessage.PARSE -> passParse(message);
+                case FrontendMessage.BIND -> passBind(message);
+                case FrontendMessage.DESCRIBE -> passDescribe();
+                case FrontendMessage.EXECUTE -> passExecute(message);
+                case FrontendMessage.CLOSE -> passClose(message);
+                case FrontendMessage.SYNC -> passSync();
+                case FrontendMessage.FLUSH -> passFlush();
+                default -> false;
+            };
+        } catch (RuntimeException malformed) {
+            // decoding comes before any bookkeeping; the handler reports the message
+            return false;
+        }
+    }
+
+    /** A query without session-control statements: it is the backend's. */
+    private boolean passQuery(PgFrame frame) {
+        String sql = FrontendMessage.Query.decode(frame).sql();
+        if (AdminSqlRecognizer.mightContainAdmin(sql)) {
+            return false;
+        }
+        session.onQuery(sql);
+        return true;
+    }
+
     private void handleQuery(PgFrame frame) {
+        if (passQuery(frame)) {
+            writeToBackend(frame.content());
+            return;
+        }
         String sql = FrontendMessage.Query.decode(frame).sql();
         if (AdminSqlRecognizer.mightContainAdmin(sql) && adminQuery(frame, sql)) {
             return;
@@ -467,7 +511,26 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
         return false;
     }
 
+    private boolean passParse(PgFrame frame) {
+        FrontendMessage.Parse parse = FrontendMessage.Parse.decode(frame);
+        if (AdminSqlRecognizer.mightContainAdmin(parse.sql())) {
+            return false;
+        }
+        parsedByBackend(parse);
+        return true;
+    }
+
+    private void parsedByBackend(FrontendMessage.Parse parse) {
+        localStatements.remove(parse.statement());
+        session.onParse(parse.statement(), parse.sql());
+        forwardedSinceSync = true;
+    }
+
     private void handleParse(PgFrame frame) {
+        if (passParse(frame)) {
+            writeToBackend(frame.content());
+            return;
+        }
         FrontendMessage.Parse parse = FrontendMessage.Parse.decode(frame);
         Optional<AdminStatement> admin;
         AdminSqlException error = null;
@@ -478,9 +541,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
             error = e;
         }
         if (admin.isEmpty() && error == null) {
-            localStatements.remove(parse.statement());
-            session.onParse(parse.statement(), parse.sql());
-            forwardExtended(frame);
+            parsedByBackend(parse);
+            writeToBackend(frame.content());
             return;
         }
         if (!takeForLocalAnswer(frame)) {
@@ -510,15 +572,25 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
         return AdminStatementParser.parse(sql);
     }
 
-    private void handleBind(PgFrame frame) {
+    /** A Bind of a statement the backend prepared. */
+    private boolean passBind(PgFrame frame) {
         FrontendMessage.Bind bind = FrontendMessage.Bind.decode(frame);
-        LocalStatement statement = localStatements.get(bind.statement());
-        if (statement == null) {
-            localPortals.remove(bind.portal());
-            session.onBind(bind.portal(), bind.statement());
-            forwardExtended(frame);
+        if (localStatements.containsKey(bind.statement())) {
+            return false;
+        }
+        localPortals.remove(bind.portal());
+        session.onBind(bind.portal(), bind.statement());
+        forwardedSinceSync = true;
+        return true;
+    }
+
+    private void handleBind(PgFrame frame) {
+        if (passBind(frame)) {
+            writeToBackend(frame.content());
             return;
         }
+        FrontendMessage.Bind bind = FrontendMessage.Bind.decode(frame);
+        LocalStatement statement = localStatements.get(bind.statement());
         if (waitBeforeLocal(frame)) {
             return;
         }
@@ -558,9 +630,18 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
         writeToClient(PgEncoder.bindComplete(client.alloc()));
     }
 
+    /** A Describe while pgbailiff holds no statements or portals of its own. */
+    private boolean passDescribe() {
+        if (!localStatements.isEmpty() || !localPortals.isEmpty()) {
+            return false;
+        }
+        forwardedSinceSync = true;
+        return true;
+    }
+
     private void handleDescribe(PgFrame frame) {
-        if (localStatements.isEmpty() && localPortals.isEmpty()) {
-            forwardExtended(frame);
+        if (passDescribe()) {
+            writeToBackend(frame.content());
             return;
         }
         FrontendMessage.Target target = FrontendMessage.Target.decode(frame);
@@ -590,14 +671,23 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
         }
     }
 
-    private void handleExecute(PgFrame frame) {
+    /** An Execute of a portal the backend bound. */
+    private boolean passExecute(PgFrame frame) {
         FrontendMessage.Execute execute = FrontendMessage.Execute.decode(frame);
-        LocalPortal portal = localPortals.get(execute.portal());
-        if (portal == null) {
-            session.onExecute(execute.portal());
-            forwardExtended(frame);
+        if (localPortals.containsKey(execute.portal())) {
+            return false;
+        }
+        session.onExecute(execute.portal());
+        forwardedSinceSync = true;
+        return true;
+    }
+
+    private void handleExecute(PgFrame frame) {
+        if (passExecute(frame)) {
+            writeToBackend(frame.content());
             return;
         }
+        LocalPortal portal = localPortals.get(FrontendMessage.Execute.decode(frame).portal());
         if (!takeForLocalAnswer(frame)) {
             return;
         }
@@ -619,14 +709,23 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
         });
     }
 
-    private void handleClose(PgFrame frame) {
+    /** A Close of a statement or portal of the backend's. */
+    private boolean passClose(PgFrame frame) {
         FrontendMessage.Target close = FrontendMessage.Target.decode(frame);
-        boolean local = close.kind() == 'S' ? localStatements.containsKey(close.name()) : localPortals.containsKey(close.name());
-        if (!local) {
-            session.onClose(close.kind(), close.name());
-            forwardExtended(frame);
+        if (close.kind() == 'S' ? localStatements.containsKey(close.name()) : localPortals.containsKey(close.name())) {
+            return false;
+        }
+        session.onClose(close.kind(), close.name());
+        forwardedSinceSync = true;
+        return true;
+    }
+
+    private void handleClose(PgFrame frame) {
+        if (passClose(frame)) {
+            writeToBackend(frame.content());
             return;
         }
+        FrontendMessage.Target close = FrontendMessage.Target.decode(frame);
         if (!takeForLocalAnswer(frame)) {
             return;
         }
@@ -634,23 +733,36 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
         writeToClient(PgEncoder.closeComplete(client.alloc()));
     }
 
+    /** A Sync that the backend answers: not one a COPY swallows, nor one after only local answers. */
+    private boolean passSync() {
+        if (syncsAbsorbedByCopy > 0 || (localSinceSync && !forwardedSinceSync)) {
+            return false;
+        }
+        localSinceSync = false;
+        forwardedSinceSync = false;
+        session.onSync();
+        return true;
+    }
+
+    /** A Flush the backend must see: anything since the last Sync went to it. */
+    private boolean passFlush() {
+        return !(localSinceSync && !forwardedSinceSync);
+    }
+
     private void handleSync(PgFrame frame) {
+        if (passSync()) {
+            writeToBackend(frame.content());
+            return;
+        }
         if (syncsAbsorbedByCopy > 0) {
             syncsAbsorbedByCopy--;
             writeToBackend(frame.content());
             return;
         }
-        if (localSinceSync && !forwardedSinceSync) {
-            frame.release();
-            localSinceSync = false;
-            writeToClient(PgEncoder.readyForQuery(client.alloc(), session.transactionStatus()));
-            client.flush();
-            return;
-        }
+        frame.release();
         localSinceSync = false;
-        forwardedSinceSync = false;
-        session.onSync();
-        writeToBackend(frame.content());
+        writeToClient(PgEncoder.readyForQuery(client.alloc(), session.transactionStatus()));
+        client.flush();
     }
 
     /** After an error in the extended protocol, everything up to the next Sync is discarded, as PostgreSQL does. */
@@ -884,6 +996,15 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
         if (!client.isWritable()) {
             backend.config().setAutoRead(false);
         }
+    }
+
+    /**
+     * The backend side's {@link io.pgbailiff.protocol.FrameInspector}: the ReadyForQuery that ends
+     * an ordinary request only updates the session, so it travels with the result before it.
+     */
+    private boolean relayBackendMessage(PgFrame message) {
+        return message.type() == BackendMessage.READY_FOR_QUERY && state == State.READY && internalQueries.isEmpty()
+                && injectedSyncs == 0 && !heldUntilIdle && inspectBackendFrame(message);
     }
 
     /** Updates the session from a backend message; false if the message is not to be relayed as is. */
