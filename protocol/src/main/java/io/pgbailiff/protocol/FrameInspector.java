@@ -10,7 +10,9 @@ package io.pgbailiff.protocol;
  * keep it, and write nothing from here, as the bytes before the message have not been passed on
  * yet. A message that needs more than a look is left to the receiver: return false, and it is
  * delivered as a {@link PgFrame}, after which the decoder stops until the receiver has had it, so
- * the next message is inspected with what that one changed.
+ * the next message is inspected with what that one changed. An inspector that throws refuses:
+ * the message is delivered as a frame, whose receiver reports what is wrong with it; so decode
+ * everything needed before changing anything.
  */
 @FunctionalInterface
 public interface FrameInspector {

@@ -193,7 +193,7 @@ public final class PgFrameDecoder extends ByteToMessageDecoder {
             if (in.readableBytes() < length + 1L) {
                 break;
             }
-            if (inspector != null && inspector.relayAsIs(new PgFrame(type, in.slice(start, length + 1)))) {
+            if (relayedAsIs(type, in, start, length)) {
                 if (runStart < 0) {
                     runStart = start;
                 }
@@ -210,6 +210,18 @@ public final class PgFrameDecoder extends ByteToMessageDecoder {
             runStart = -1;
         }
         emitRun(in, runStart, in.readerIndex(), out);
+    }
+
+    private boolean relayedAsIs(byte type, ByteBuf in, int start, int length) {
+        if (inspector == null) {
+            return false;
+        }
+        try {
+            return inspector.relayAsIs(new PgFrame(type, in.slice(start, length + 1)));
+        } catch (RuntimeException malformed) {
+            // the receiver gets the frame, and its own handling reports what is wrong with it
+            return false;
+        }
     }
 
     private static void emitRun(ByteBuf in, int runStart, int runEnd, List<Object> out) {

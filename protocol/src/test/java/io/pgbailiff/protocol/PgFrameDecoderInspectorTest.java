@@ -93,4 +93,15 @@ class PgFrameDecoderInspectorTest {
                     recorder.log);
         }
     }
+
+    @Test
+    void aMessageTheInspectorCannotReadIsDeliveredAsAFrameAfterTheBytesBeforeIt() {
+        byte[] truncatedReady = Bytes.message('Z');
+        PgFrameDecoder decoder = PgFrameDecoder.forBackend(FrameInterest.of('Z'), DecoderHarness.MAX_MESSAGE_LENGTH);
+        decoder.inspector(m -> m.content().getByte(m.content().readerIndex() + PgFrame.HEADER_LENGTH) == 'I');
+        try (DecoderHarness h = new DecoderHarness(decoder)) {
+            assertEquals(List.of(Event.raw(DATA_ROW, COMPLETE, READY), Event.frame(truncatedReady)),
+                    h.write(concat(DATA_ROW, COMPLETE, READY, truncatedReady)));
+        }
+    }
 }

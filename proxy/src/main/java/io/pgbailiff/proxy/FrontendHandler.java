@@ -422,22 +422,17 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
         if (state != State.READY || held != null || skipUntilSync) {
             return false;
         }
-        try {
-            return switch (message.type()) {
-                case FrontendMessage.QUERY -> passQuery(message);
-                case FrontendMessage.PARSE -> passParse(message);
-                case FrontendMessage.BIND -> passBind(message);
-                case FrontendMessage.DESCRIBE -> passDescribe();
-                case FrontendMessage.EXECUTE -> passExecute(message);
-                case FrontendMessage.CLOSE -> passClose(message);
-                case FrontendMessage.SYNC -> passSync();
-                case FrontendMessage.FLUSH -> passFlush();
-                default -> false;
-            };
-        } catch (RuntimeException malformed) {
-            // decoding comes before any bookkeeping; the handler reports the message
-            return false;
-        }
+        return switch (message.type()) {
+            case FrontendMessage.QUERY -> passQuery(message);
+            case FrontendMessage.PARSE -> passParse(message);
+            case FrontendMessage.BIND -> passBind(message);
+            case FrontendMessage.DESCRIBE -> passDescribe();
+            case FrontendMessage.EXECUTE -> passExecute(message);
+            case FrontendMessage.CLOSE -> passClose(message);
+            case FrontendMessage.SYNC -> passSync();
+            case FrontendMessage.FLUSH -> passFlush();
+            default -> false;
+        };
     }
 
     /** A query without session-control statements: it is the backend's. */
