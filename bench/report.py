@@ -198,6 +198,36 @@ def throughput(out, cells, meta, summary):
                        f"{verdict(worst is not None and worst <= T_ADDED_LATENCY_US, worst, T_ADDED_LATENCY_US, False)} |")
 
 
+def rate(out, cells, meta):
+    fixed = [c for c in cells if c["kind"] == "rate"]
+    if not fixed:
+        return
+    modes = list(dict.fromkeys(c["mode"] for c in fixed))
+    rounds = max(c["round"] for c in fixed)
+
+    def group(target, mode):
+        return [c for c in fixed if c["target"] == target and c["mode"] == mode]
+
+    out.append(f"## CPU per transaction at a fixed rate: pgbench -S -R {meta.get('rate_tps', '?')}, 8 clients, "
+               f"median of {rounds} round(s)\n")
+    out.append("| mode | TPS d / b / p | latency ms d / b / p | PgBouncer process µs | pgbailiff process µs | "
+               "PostgreSQL µs d / b / p | pgbench µs d / b / p |")
+    out.append("|---|--:|--:|--:|--:|--:|--:|")
+    for mode in modes:
+        tps = {t: median([c["tps"] for c in group(t, mode) if c["tps"]]) for t in TARGETS}
+        lat = {t: median([c["latency_ms"] for c in group(t, mode)]) for t in TARGETS}
+        px = {t: per_txn(group(t, mode), "proxy_cpu_us") for t in PROXIES}
+        pg = {t: per_txn(group(t, mode), "pg_cpu_us") for t in TARGETS}
+        pb = {t: per_txn(group(t, mode), "pgbench_cpu_us") for t in TARGETS}
+        out.append(f"| {mode} | {' / '.join(fmt(tps[t]) for t in TARGETS)} | {' / '.join(fmt(lat[t], 3) for t in TARGETS)} | "
+                   f"{fmt(px['pgbouncer'], 1)} | {fmt(px['pgbailiff'], 1)} | "
+                   f"{' / '.join(fmt(pg[t], 1) for t in TARGETS)} | {' / '.join(fmt(pb[t], 1) for t in TARGETS)} |")
+    out.append("")
+    out.append("Every target runs the same transactions at the same rate, below what any of them can do, so the "
+               "cores are not saturated: each request wakes its processes on its own, with little batching, "
+               "which makes these figures higher than at saturation but steadier.\n")
+
+
 def connect(out, cells, summary):
     con = [c for c in cells if c["kind"] == "connect"]
     if not con:
@@ -379,6 +409,7 @@ def main():
     out.append("```\n")
     body = []
     throughput(body, cells, meta, summary)
+    rate(body, cells, meta)
     connect(body, cells, summary)
     memory(body, recs, summary)
     show_sessions(body, recs, summary)

@@ -7,11 +7,13 @@
 #   CELL_SECONDS=5 ROUNDS=5 bench/run.sh
 #
 # Options (each also an environment variable of the upper-case name):
-#   --parts LIST          comma list of: throughput,connect,cancel,show,memory,copy,jmh   (default: all)
+#   --parts LIST          comma list of: throughput,rate,connect,cancel,show,memory,copy,jmh
+#                         (default: all but rate)
 #   --cell-seconds N      CELL_SECONDS   seconds per pgbench cell (+1 s at 100+ clients) (2)
 #   --rounds N            ROUNDS         rounds; the three targets interleave in each   (3)
 #   --clients "LIST"      CLIENTS        pgbench client counts                          ("1 8 32 128")
 #   --modes "LIST"        MODES          pgbench -M query modes                         ("simple extended prepared")
+#   --rate-tps N          RATE_TPS       pgbench -R of the fixed-rate part, at 8 clients (10000)
 #   --connect-clients N   CONNECT_CLIENTS clients of the pgbench -C connection-rate cell (8)
 #   --idle-counts "LIST"  IDLE_COUNTS    idle sessions for the memory part              ("1000 5000")
 #   --show-count N        SHOW_COUNT     open sessions while timing SHOW SESSIONS       (1000)
@@ -47,6 +49,7 @@ while [[ $# -gt 0 ]]; do
         --rounds) ROUNDS=$2; shift 2 ;;
         --clients) CLIENTS=$2; shift 2 ;;
         --modes) MODES=$2; shift 2 ;;
+        --rate-tps) RATE_TPS=$2; shift 2 ;;
         --connect-clients) CONNECT_CLIENTS=$2; shift 2 ;;
         --idle-counts) IDLE_COUNTS=$2; shift 2 ;;
         --show-count) SHOW_COUNT=$2; shift 2 ;;
@@ -61,7 +64,7 @@ done
 
 : "${PARTS:=throughput,connect,cancel,show,memory,copy,jmh}"
 : "${CELL_SECONDS:=2}" "${ROUNDS:=3}" "${CLIENTS:=1 8 32 128}" "${MODES:=simple extended prepared}"
-: "${CONNECT_CLIENTS:=8}" "${IDLE_COUNTS:=1000 5000}" "${SHOW_COUNT:=1000}" "${CANCEL_TRIES:=200}"
+: "${RATE_TPS:=10000}" "${CONNECT_CLIENTS:=8}" "${IDLE_COUNTS:=1000 5000}" "${SHOW_COUNT:=1000}" "${CANCEL_TRIES:=200}"
 : "${COPY_MB:=1024}" "${SCALE:=10}" "${WARMUP_SECONDS:=2}" "${CONNECT_WARMUP_SECONDS:=10}" "${PGBENCH_JOBS:=2}"
 : "${PG_BIN:=/usr/lib/postgresql/15/bin}" "${PGBOUNCER:=pgbouncer}"
 : "${PG_PORT:=15432}" "${BAILIFF_PORT:=16432}" "${BOUNCER_PORT:=17432}"
@@ -74,7 +77,7 @@ has_part() { [[ ",$PARTS," == *",$1,"* ]]; }
 log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-for n in "$CELL_SECONDS" "$ROUNDS" "$CONNECT_CLIENTS" "$SHOW_COUNT" "$CANCEL_TRIES" "$COPY_MB" "$SCALE" "$WARMUP_SECONDS" "$CONNECT_WARMUP_SECONDS" "$PGBENCH_JOBS"; do
+for n in "$CELL_SECONDS" "$ROUNDS" "$RATE_TPS" "$CONNECT_CLIENTS" "$SHOW_COUNT" "$CANCEL_TRIES" "$COPY_MB" "$SCALE" "$WARMUP_SECONDS" "$CONNECT_WARMUP_SECONDS" "$PGBENCH_JOBS"; do
     [[ "$n" =~ ^[0-9]+$ ]] || die "not a number: $n"
 done
 for n in $CLIENTS $IDLE_COUNTS; do [[ "$n" =~ ^[1-9][0-9]*$ ]] || die "not a count: $n"; done
@@ -284,7 +287,8 @@ sockets_of() {
     return 0
 }
 
-# run_cell KIND TARGET MODE CLIENTS ROUND SECONDS; KIND: select (-S) or connect (-S -C)
+# run_cell KIND TARGET MODE CLIENTS ROUND SECONDS; KIND: select (-S), rate (-S -R RATE_TPS) or
+# connect (-S -C)
 #
 # pgbench's -T clock includes its connection phase, and its TPS leaves that phase out. The CPU
 # counted for a select cell leaves it out too: the counters are read when pgbench holds all its
@@ -297,6 +301,7 @@ run_cell() {
     port=$(port_of "$target")
     jobs=$((clients < PGBENCH_JOBS ? clients : PGBENCH_JOBS))
     [[ "$kind" == connect ]] && extra=(-C)
+    [[ "$kind" == rate ]] && extra=(-R "$RATE_TPS")
     out="$WORK/pgbench.out"
     if [[ "$kind" == connect ]]; then pg_ticks; pg0=$TICKS; proxy_ticks "$target"; px0=$TICKS; fi
     # pgbench's -T clock starts before its clients connect; at 128 clients on a busy machine that
@@ -306,7 +311,7 @@ run_cell() {
     pb=$!
     PGBENCH_PID=$pb
     pb0=0
-    if [[ "$kind" == select ]]; then
+    if [[ "$kind" != connect ]]; then
         for ((i = 0; i < 6000; i++)); do # at most 60 s
             sockets_of "$pb"
             ((SOCKETS >= clients)) && break
@@ -343,8 +348,11 @@ targets_for_round() {
     echo "${all[$((r % 3))]} ${all[$(((r + 1) % 3))]} ${all[$(((r + 2) % 3))]}"
 }
 
-throughput_part() {
-    local round mode clients target
+QUERIES_WARM=0
+
+warm_up_queries() {
+    local mode target
+    ((QUERIES_WARM)) && return 0
     # The JVM needs its code compiled before it is measured; PostgreSQL's caches warm up with it.
     log "warm-up: ${WARMUP_SECONDS}s per query mode through pgbailiff"
     for mode in $MODES; do
@@ -355,12 +363,33 @@ throughput_part() {
         pgbench -n -S -c 8 -j "$PGBENCH_JOBS" -T 1 -h 127.0.0.1 -p "$(port_of $target)" -U postgres postgres \
             >"$WORK/warmup.out" 2>&1 || die "warm-up through $target failed: $(tail -3 "$WORK/warmup.out")"
     done
+    QUERIES_WARM=1
+}
+
+throughput_part() {
+    local round mode clients target
+    warm_up_queries
     for ((round = 1; round <= ROUNDS; round++)); do
         for mode in $MODES; do
             for clients in $CLIENTS; do
                 for target in $(targets_for_round "$round"); do
                     run_cell select "$target" "$mode" "$clients" "$round" "$CELL_SECONDS"
                 done
+            done
+        done
+    done
+}
+
+# The same transactions at a fixed rate every target keeps up with: each process's CPU per
+# transaction without the contention of saturated cores, which makes the per-cell figures of
+# the throughput part move by tens of percent between rounds on a shared machine.
+rate_part() {
+    local round mode target
+    warm_up_queries
+    for ((round = 1; round <= ROUNDS; round++)); do
+        for mode in $MODES; do
+            for target in $(targets_for_round "$round"); do
+                run_cell rate "$target" "$mode" 8 "$round" "$CELL_SECONDS"
             done
         done
     done
@@ -512,6 +541,7 @@ printf 'kind\ttarget\tmode\tclients\tround\tseconds\ttps\tlatency_ms\ttxns\tfail
     echo "pgbouncer: $("$PGBOUNCER" --version | head -1)"
     echo "java: $(java -version 2>&1 | head -1)"
     echo "pgbailiff_java_opts: ${PGBAILIFF_JAVA_OPTS:-(JVM defaults)}"
+    echo "rate_tps: $RATE_TPS"
     echo "load_before: $(cut -d' ' -f1-3 /proc/loadavg)"
 } >"$OUT_DIR/meta.txt"
 
@@ -523,6 +553,7 @@ if [[ "$PARTS" != jmh ]]; then
     start_bailiff "${JFR_OPTS[@]}"
     log "PgBouncer on $BOUNCER_PORT (pid $BOUNCER_PID), pgbailiff on $BAILIFF_PORT (pid $BAILIFF_PID)"
     if has_part throughput; then throughput_part; fi
+    if has_part rate; then rate_part; fi
     if has_part connect; then connect_part; fi
     if [[ "$JFR" == 1 ]]; then stop_bailiff; start_bailiff; fi # ends the recording
     if has_part cancel; then cancel_part; fi
