@@ -2,9 +2,8 @@ package io.pgbailiff.protocol;
 
 import io.netty.buffer.ByteBuf;
 
-import java.util.List;
-
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**

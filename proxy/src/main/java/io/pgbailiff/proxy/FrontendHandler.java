@@ -416,19 +416,19 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
     /**
      * The client side's {@link io.pgbailiff.protocol.FrameInspector}. A message that goes to the
      * backend unchanged needs only the session's bookkeeping, done here by the same {@code pass*}
-     * methods the {@code handle*} methods start with; everything else is left to {@link #dispatch}.
+     * methods the {@code handle*} methods use for it; everything else is left to {@link #dispatch}.
      */
     private boolean relayClientMessage(PgFrame message) {
         if (state != State.READY || held != null || skipUntilSync) {
             return false;
         }
         return switch (message.type()) {
-            case FrontendMessage.QUERY -> passQuery(message);
-            case FrontendMessage.PARSE -> passParse(message);
-            case FrontendMessage.BIND -> passBind(message);
+            case FrontendMessage.QUERY -> passQuery(FrontendMessage.Query.decode(message).sql());
+            case FrontendMessage.PARSE -> passParse(FrontendMessage.Parse.decode(message));
+            case FrontendMessage.BIND -> passBind(FrontendMessage.Bind.decode(message));
             case FrontendMessage.DESCRIBE -> passDescribe();
-            case FrontendMessage.EXECUTE -> passExecute(message);
-            case FrontendMessage.CLOSE -> passClose(message);
+            case FrontendMessage.EXECUTE -> passExecute(FrontendMessage.Execute.decode(message));
+            case FrontendMessage.CLOSE -> passClose(FrontendMessage.Target.decode(message));
             case FrontendMessage.SYNC -> passSync();
             case FrontendMessage.FLUSH -> passFlush();
             default -> false;
@@ -436,8 +436,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
     }
 
     /** A query without session-control statements: it is the backend's. */
-    private boolean passQuery(PgFrame frame) {
-        String sql = FrontendMessage.Query.decode(frame).sql();
+    private boolean passQuery(String sql) {
         if (AdminSqlRecognizer.mightContainAdmin(sql)) {
             return false;
         }
@@ -446,10 +445,6 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
     }
 
     private void handleQuery(PgFrame frame) {
-        if (passQuery(frame)) {
-            writeToBackend(frame.content());
-            return;
-        }
         String sql = FrontendMessage.Query.decode(frame).sql();
         if (AdminSqlRecognizer.mightContainAdmin(sql) && adminQuery(frame, sql)) {
             return;
@@ -506,8 +501,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
         return false;
     }
 
-    private boolean passParse(PgFrame frame) {
-        FrontendMessage.Parse parse = FrontendMessage.Parse.decode(frame);
+    private boolean passParse(FrontendMessage.Parse parse) {
         if (AdminSqlRecognizer.mightContainAdmin(parse.sql())) {
             return false;
         }
@@ -522,10 +516,6 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
     }
 
     private void handleParse(PgFrame frame) {
-        if (passParse(frame)) {
-            writeToBackend(frame.content());
-            return;
-        }
         FrontendMessage.Parse parse = FrontendMessage.Parse.decode(frame);
         Optional<AdminStatement> admin;
         AdminSqlException error = null;
@@ -568,8 +558,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
     }
 
     /** A Bind of a statement the backend prepared. */
-    private boolean passBind(PgFrame frame) {
-        FrontendMessage.Bind bind = FrontendMessage.Bind.decode(frame);
+    private boolean passBind(FrontendMessage.Bind bind) {
         if (localStatements.containsKey(bind.statement())) {
             return false;
         }
@@ -580,11 +569,11 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
     }
 
     private void handleBind(PgFrame frame) {
-        if (passBind(frame)) {
+        FrontendMessage.Bind bind = FrontendMessage.Bind.decode(frame);
+        if (passBind(bind)) {
             writeToBackend(frame.content());
             return;
         }
-        FrontendMessage.Bind bind = FrontendMessage.Bind.decode(frame);
         LocalStatement statement = localStatements.get(bind.statement());
         if (waitBeforeLocal(frame)) {
             return;
@@ -667,8 +656,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
     }
 
     /** An Execute of a portal the backend bound. */
-    private boolean passExecute(PgFrame frame) {
-        FrontendMessage.Execute execute = FrontendMessage.Execute.decode(frame);
+    private boolean passExecute(FrontendMessage.Execute execute) {
         if (localPortals.containsKey(execute.portal())) {
             return false;
         }
@@ -678,11 +666,12 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
     }
 
     private void handleExecute(PgFrame frame) {
-        if (passExecute(frame)) {
+        FrontendMessage.Execute execute = FrontendMessage.Execute.decode(frame);
+        if (passExecute(execute)) {
             writeToBackend(frame.content());
             return;
         }
-        LocalPortal portal = localPortals.get(FrontendMessage.Execute.decode(frame).portal());
+        LocalPortal portal = localPortals.get(execute.portal());
         if (!takeForLocalAnswer(frame)) {
             return;
         }
@@ -705,8 +694,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
     }
 
     /** A Close of a statement or portal of the backend's. */
-    private boolean passClose(PgFrame frame) {
-        FrontendMessage.Target close = FrontendMessage.Target.decode(frame);
+    private boolean passClose(FrontendMessage.Target close) {
         if (close.kind() == 'S' ? localStatements.containsKey(close.name()) : localPortals.containsKey(close.name())) {
             return false;
         }
@@ -716,11 +704,11 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
     }
 
     private void handleClose(PgFrame frame) {
-        if (passClose(frame)) {
+        FrontendMessage.Target close = FrontendMessage.Target.decode(frame);
+        if (passClose(close)) {
             writeToBackend(frame.content());
             return;
         }
-        FrontendMessage.Target close = FrontendMessage.Target.decode(frame);
         if (!takeForLocalAnswer(frame)) {
             return;
         }
@@ -924,8 +912,13 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
             buf.release();
             return;
         }
-        session.addBytesToClient(buf.readableBytes());
-        client.write(buf, client.voidPromise());
+        sendToClient(buf);
+    }
+
+    /** Writes to the client, counting the bytes for SHOW SESSIONS. */
+    private void sendToClient(ByteBuf bytes) {
+        session.addBytesToClient(bytes.readableBytes());
+        client.write(bytes, client.voidPromise());
     }
 
     /**
@@ -986,8 +979,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
         } else {
             bytes = (ByteBuf) msg;
         }
-        session.addBytesToClient(bytes.readableBytes());
-        client.write(bytes, client.voidPromise());
+        sendToClient(bytes);
         if (!client.isWritable()) {
             backend.config().setAutoRead(false);
         }
@@ -1059,8 +1051,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
                 }
                 clientKey = proxy.cancelKeys().issue(backendKey);
                 ByteBuf own = PgEncoder.backendKeyData(client.alloc(), clientKey.processId(), clientKey.secret());
-                session.addBytesToClient(own.readableBytes());
-                client.write(own, client.voidPromise());
+                sendToClient(own);
                 return false;
             }
             case BackendMessage.ERROR_RESPONSE -> {
@@ -1075,16 +1066,14 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
                             "pgbailiff and the server each hold their own TLS connection, so SCRAM channel binding cannot succeed"
                                     + " unless pgbailiff presents the server's certificate. Connect with channel_binding=disable,"
                                     + " or give pgbailiff the server's certificate and key (--tls-cert, --tls-key)."));
-                    session.addBytesToClient(own.readableBytes());
-                    client.write(own, client.voidPromise());
+                    sendToClient(own);
                     return false;
                 }
                 if (transactionInterrupted && SqlState.IN_FAILED_SQL_TRANSACTION.code().equals(error.sqlState())) {
                     ByteBuf own = PgEncoder.errorResponse(client.alloc(), PgError.error(SqlState.IN_FAILED_SQL_TRANSACTION,
                             "current transaction was interrupted by an administrator, commands ignored until end of transaction block")
                             .withHint("End the transaction with ROLLBACK; the connection can be used as before."));
-                    session.addBytesToClient(own.readableBytes());
-                    client.write(own, client.voidPromise());
+                    sendToClient(own);
                     return false;
                 }
             }
@@ -1108,8 +1097,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
             return false;
         }
         ByteBuf own = PgEncoder.authenticationSasl(client.alloc(), usable);
-        session.addBytesToClient(own.readableBytes());
-        client.write(own, client.voidPromise());
+        sendToClient(own);
         return true;
     }
 
@@ -1371,14 +1359,14 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
     private void closeClient() {
         ChannelFuture flushed = client.writeAndFlush(Unpooled.EMPTY_BUFFER);
         if (!flushed.isDone()) {
-            closeClientAfter(CLOSE_FLUSH_GRACE_MILLIS);
+            whileClientOpen(CLOSE_FLUSH_GRACE_MILLIS, client::close);
         }
         flushed.addListener(f -> {
             if (!f.isSuccess() || !client.isActive() || !(client instanceof DuplexChannel duplex)) {
                 client.close();
                 return;
             }
-            closeClientAfter(CLOSE_LINGER_MILLIS);
+            whileClientOpen(CLOSE_LINGER_MILLIS, client::close);
             client.config().setAutoRead(true);
             SslHandler tlsHandler = client.pipeline().get(SslHandler.class);
             if (tlsHandler == null) {
@@ -1389,9 +1377,10 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
         });
     }
 
-    private void closeClientAfter(long millis) {
-        ScheduledFuture<?> deadline = client.eventLoop().schedule((Runnable) client::close, millis, TimeUnit.MILLISECONDS);
-        client.closeFuture().addListener(f -> deadline.cancel(false));
+    /** Runs the task after a delay on this session's event loop; the timer is cancelled if the client connection closes first. */
+    private void whileClientOpen(long millis, Runnable task) {
+        ScheduledFuture<?> timer = client.eventLoop().schedule(task, millis, TimeUnit.MILLISECONDS);
+        client.closeFuture().addListener(f -> timer.cancel(false));
     }
 
     // ---- session control (SessionControl), each run on this session's event loop ----
@@ -1407,12 +1396,12 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
                 if (session.runningSequence() != 0 && backendKey != null) {
                     proxy.canceller().cancel(client.eventLoop(), backendKey);
                 }
-                client.eventLoop().schedule(() -> guarded(() -> {
+                whileClientOpen(TERMINATE_GRACE_MILLIS, () -> guarded(() -> {
                     if (terminatePending && state != State.CLOSED) {
                         log.debug("session {} ended without its FATAL message: its client is not reading", session.id());
                         close();
                     }
-                }), TERMINATE_GRACE_MILLIS, java.util.concurrent.TimeUnit.MILLISECONDS);
+                }));
                 return true;
             }
             terminateNow();
@@ -1573,8 +1562,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
         switch (frame.type()) {
             case BackendMessage.NOTIFICATION_RESPONSE, BackendMessage.NOTICE_RESPONSE, BackendMessage.PARAMETER_STATUS -> {
                 if (inspectBackendFrame(frame)) {
-                    session.addBytesToClient(frame.content().readableBytes());
-                    client.writeAndFlush(frame.content(), client.voidPromise());
+                    sendToClient(frame.content());
+                    client.flush();
                     return;
                 }
             }
