@@ -2,6 +2,7 @@ package io.pgbailiff.adminsql;
 
 import io.pgbailiff.adminsql.AdminStatement.Cancel;
 import io.pgbailiff.adminsql.AdminStatement.Target;
+import io.pgbailiff.adminsql.SessionDirectory.Action;
 import io.pgbailiff.protocol.SqlState;
 
 import java.time.Clock;
@@ -79,11 +80,12 @@ public final class AdminExecutor {
         }
         targets.forEach((id, s) -> {
             if (s == null) {
-                env.directory().unmatched("interrupt", id.toString());
+                env.directory().unmatched(Action.INTERRUPT, new SessionId(id.getMostSignificantBits(), id.getLeastSignificantBits()),
+                        id.toString());
             }
         });
         if (q.plan().callsInterrupt && targets.isEmpty()) {
-            env.directory().unmatched("interrupt", "the ids selected by " + q.sql());
+            env.directory().unmatched(Action.INTERRUPT, null, "the ids selected by " + q.sql());
         }
         Map<UUID, CompletableFuture<Boolean>> sent = new LinkedHashMap<>();
         targets.forEach((id, s) -> sent.put(id, s == null ? CompletableFuture.completedFuture(false) : env.directory().interrupt(s.id())));
@@ -119,7 +121,7 @@ public final class AdminExecutor {
                 }
                 target = all.stream().filter(s -> s.id().equals(id) && s.status() != SessionStatus.CLOSED).findFirst().orElse(null);
                 if (target == null && !c.ifExists()) {
-                    env.directory().unmatched("cancel session", id.hex());
+                    env.directory().unmatched(Action.CANCEL_SESSION, id, id.hex());
                     throw new AdminSqlException(SqlState.UNDEFINED_OBJECT,
                             "could not cancel session " + id.hex() + ": session ID " + id.hex() + " not found");
                 }
@@ -132,7 +134,7 @@ public final class AdminExecutor {
                 QueryId q = qid;
                 target = all.stream().filter(q::matches).findFirst().orElse(null);
                 if (target == null && !c.ifExists()) {
-                    env.directory().unmatched("cancel query", q.hex());
+                    env.directory().unmatched(Action.CANCEL_QUERY, null, q.hex());
                     throw new AdminSqlException(SqlState.UNDEFINED_OBJECT,
                             "could not cancel query " + q.hex() + ": query ID " + q.hex() + " not found");
                 }
@@ -145,7 +147,7 @@ public final class AdminExecutor {
             }
         }
         if (found.isEmpty()) {
-            env.directory().unmatched(session ? "cancel session" : "cancel query",
+            env.directory().unmatched(session ? Action.CANCEL_SESSION : Action.CANCEL_QUERY, null,
                     c.source() instanceof AdminStatement.Subquery sq ? "the ids selected by " + sq.query().sql()
                             : ids.isEmpty() ? "NULL" : String.join(", ", ids.stream().map(String::valueOf).toList()));
         }

@@ -21,7 +21,7 @@ public record QueryId(long high, long low) {
     }
 
     public String hex() {
-        return java.util.HexFormat.of().toHexDigits(high) + java.util.HexFormat.of().toHexDigits(low);
+        return SessionId.hex(high, low);
     }
 
     /** Whether this is the id of the statement the snapshot's session is running now. */

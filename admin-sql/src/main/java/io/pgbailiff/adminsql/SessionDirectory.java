@@ -21,12 +21,28 @@ public interface SessionDirectory {
     /** md_interrupt_server_connection: false if the session is idle, closed, unknown or finishing. */
     CompletableFuture<Boolean> interrupt(SessionId id);
 
+    /** What a session-control statement asks of a session, named as the audit log names it. */
+    enum Action {
+        CANCEL_SESSION("cancel session"), CANCEL_QUERY("cancel query"), INTERRUPT("interrupt");
+
+        private final String text;
+
+        Action(String text) {
+            this.text = text;
+        }
+
+        @Override
+        public String toString() {
+            return text;
+        }
+    }
+
     /**
-     * A cancel or interrupt ({@code kind}: "cancel session", "cancel query", "interrupt") that
-     * reached no session: {@code requested} is the id asked for, which names no session the caller
-     * may see, or the select that chose none. Nothing is done, but the attempt is on record like
-     * every other.
+     * A cancel or interrupt that reached no session. {@code requested} is what was asked for: an
+     * id, or the select that chose none; {@code session} is the session id it named, when it named
+     * one, which may be a session the caller may not see (null otherwise). Nothing is done, but
+     * the attempt is on record like every other.
      */
-    default void unmatched(String kind, String requested) {
+    default void unmatched(Action action, SessionId session, String requested) {
     }
 }

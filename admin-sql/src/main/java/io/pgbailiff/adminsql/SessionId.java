@@ -10,6 +10,11 @@ import java.util.Locale;
 public record SessionId(long high, long low) implements Comparable<SessionId> {
 
     public String hex() {
+        return hex(high, low);
+    }
+
+    /** 128 bits as 32 lowercase hex digits, the form session and query ids are shown in. */
+    static String hex(long high, long low) {
         byte[] digits = new byte[32];
         putHex(digits, 0, high);
         putHex(digits, 16, low);

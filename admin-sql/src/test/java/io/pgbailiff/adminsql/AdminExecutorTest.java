@@ -144,7 +144,8 @@ class AdminExecutorTest {
         e = fails("CANCEL QUERY '" + id + "'", "root", SqlState.UNDEFINED_OBJECT);
         assertEquals("could not cancel query " + id + ": query ID " + id + " not found", e.getMessage());
         assertEquals("CANCEL QUERIES 0", run("CANCEL QUERY IF EXISTS '" + id + "'", "root").commandTag());
-        assertTrue(dir.calls.stream().allMatch(c -> c.startsWith("unmatched ")), "nothing acted on: " + dir.calls);
+        assertEquals(List.of("unmatched cancel session " + id, "unmatched cancel session " + id,
+                "unmatched cancel query " + id, "unmatched cancel query " + id), dir.calls, "nothing acted on, every attempt on record");
     }
 
     @Test

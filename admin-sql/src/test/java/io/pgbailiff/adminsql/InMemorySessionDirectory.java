@@ -51,8 +51,8 @@ final class InMemorySessionDirectory implements SessionDirectory {
     }
 
     @Override
-    public void unmatched(String kind, String requested) {
-        calls.add("unmatched " + kind + " " + requested);
+    public void unmatched(Action action, SessionId session, String requested) {
+        calls.add("unmatched " + action + " " + requested);
     }
 
     @Override

@@ -193,6 +193,25 @@ class PrivilegeAttackIT {
 
     // ---- the attacks ----
 
+    /** An attempt on a session the caller may not see is audited with that session's owner, for whoever reads the log. */
+    @Test
+    void anInterruptOfASessionTheCallerMayNotSeeIsAuditedWithItsOwner() throws Exception {
+        startVictims(false);
+        SessionSnapshot boss = victims.get(0).session();
+        int audited = AuditRecorder.LINES.size();
+        try (Connection c = proxy.connect("alice", null, "ApplicationName", "attacker-audit"); Statement s = c.createStatement()) {
+            ResultSet rs = s.executeQuery("SELECT md_interrupt_server_connection('" + boss.id().uuid() + "')");
+            assertTrue(rs.next());
+            assertFalse(rs.getBoolean(1), "nothing interrupted");
+        }
+        Waits.until(() -> AuditRecorder.LINES.subList(audited, AuditRecorder.LINES.size()).stream()
+                        .anyMatch(l -> l.contains("interrupt: by user alice") && l.contains(boss.id().uuid())
+                                && l.contains("a session of user boss the caller may not see")),
+                Duration.ofSeconds(5), () -> "an audit line naming boss as the owner; new lines: "
+                        + AuditRecorder.LINES.subList(audited, AuditRecorder.LINES.size()));
+        assertVictimsUntouched();
+    }
+
     @Test
     void anOrdinaryUserReachesNobodyInTheSimpleProtocol() throws Exception {
         startVictims(true);

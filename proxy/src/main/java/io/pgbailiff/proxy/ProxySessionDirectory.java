@@ -59,21 +59,16 @@ final class ProxySessionDirectory implements SessionDirectory {
     }
 
     @Override
-    public void unmatched(String kind, String requested) {
-        String found = "";
-        try {
-            found = kind.equals("cancel query") ? "" : registry.find(SessionId.parse(requested))
-                    .map(s -> " (a session of user " + s.userName() + " the caller may not see)").orElse("");
-        } catch (IllegalArgumentException notAnId) {
-            // a select, or a query id
-        }
-        metrics.cancel(switch (kind) {
-            case "cancel query" -> ProxyMetrics.CancelKind.CANCEL_QUERY;
-            case "cancel session" -> ProxyMetrics.CancelKind.CANCEL_SESSION;
-            default -> ProxyMetrics.CancelKind.INTERRUPT;
+    public void unmatched(Action action, SessionId session, String requested) {
+        String owner = session == null ? "" : registry.find(session)
+                .map(s -> " (a session of user " + s.userName() + " the caller may not see)").orElse("");
+        metrics.cancel(switch (action) {
+            case CANCEL_SESSION -> ProxyMetrics.CancelKind.CANCEL_SESSION;
+            case CANCEL_QUERY -> ProxyMetrics.CancelKind.CANCEL_QUERY;
+            case INTERRUPT -> ProxyMetrics.CancelKind.INTERRUPT;
         }, ProxyMetrics.CancelOutcome.NOT_FOUND);
-        audit.info("{}: by user {} (session {}) from {} on {}{}: no session it may act on, nothing done", kind,
-                caller.userName(), caller.sessionId().hex(), callerAddress, requested, found);
+        audit.info("{}: by user {} (session {}) from {} on {}{}: no session it may act on, nothing done", action,
+                caller.userName(), caller.sessionId().hex(), callerAddress, requested, owner);
     }
 
     /** An attempt the caller's privileges did not allow: audited like every other. */
