@@ -1,8 +1,12 @@
 package io.pgbailiff.adminsql;
 
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -30,7 +34,7 @@ class AdminSqlRecognizerTest {
         assertFalse(AdminSqlRecognizer.mightBeAdmin(sql), sql);
     }
 
-    @org.junit.jupiter.api.Test
+    @Test
     void anyStatementOfAQueryStringCounts() {
         assertTrue(AdminSqlRecognizer.mightContainAdmin("CREATE TABLE t (x int); SHOW SESSIONS"));
         assertTrue(AdminSqlRecognizer.mightContainAdmin("SELECT 1;\n-- next\ncancel query 'x'"));
@@ -44,20 +48,20 @@ class AdminSqlRecognizerTest {
      * queries, show statements, or ( / [ followed by the keyword SHOW. Checked on random texts
      * built from the pieces that matter, with the seed in the message.
      */
-    @org.junit.jupiter.api.Test
+    @Test
     void agreesWithTheDefinitionOnRandomTexts() {
         String[] pieces = {"select ", "SELECT", "with x as ", "from ", "SHOW", "show", "sHoW", " ", "\t", "\n  ",
                 "sessions", "SESSIONS", "queries", "Statements", "md_", "MD_", "m", "d_", "cmd_", "x.md_", "[", "(", ")", "]", "x",
                 "\u0130", "\u212a", ";", "-- c\n", "/* c */", "cancel", "showx", "_", "'", "1"};
         long seed = System.nanoTime();
-        java.util.Random random = new java.util.Random(seed);
+        Random random = new Random(seed);
         for (int n = 0; n < 200_000; n++) {
             StringBuilder sb = new StringBuilder();
             for (int k = random.nextInt(12); k >= 0; k--) {
                 sb.append(pieces[random.nextInt(pieces.length)]);
             }
             String sql = sb.toString();
-            org.junit.jupiter.api.Assertions.assertEquals(byDefinition(sql), AdminSqlRecognizer.mightContainAdmin(sql),
+            assertEquals(byDefinition(sql), AdminSqlRecognizer.mightContainAdmin(sql),
                     () -> "seed " + seed + ": '" + sql + "'");
         }
     }
@@ -115,7 +119,7 @@ class AdminSqlRecognizerTest {
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);
             if (Character.isWhitespace(c)) {
-                if (out.length() == 0 || out.charAt(out.length() - 1) != ' ' || i == 0 || !Character.isWhitespace(s.charAt(i - 1))) {
+                if (out.length() == 0 || out.charAt(out.length() - 1) != ' ') {
                     out.append(' ');
                 }
             } else {

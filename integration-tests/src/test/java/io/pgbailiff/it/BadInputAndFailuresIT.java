@@ -33,7 +33,7 @@ class BadInputAndFailuresIT extends ProxyTestBase {
             RawPgClient.Message m = raw.read();
             assertEquals('E', m.type(), "an ErrorResponse: " + m);
             assertEquals("FATAL", m.fields().get('V'));
-            assertTrue(raw.closedByServer(), "the connection is closed after the error");
+            raw.awaitClosedByServer();
             return m;
         }
     }
@@ -63,14 +63,14 @@ class BadInputAndFailuresIT extends ProxyTestBase {
                 raw.send(new byte[]{'Q', 0, 0, 0, 2});
                 RawPgClient.Message m = raw.read();
                 assertEquals("08P01", m.fields().get('C'), "typed message length below 4: " + m);
-                assertTrue(raw.closedByServer());
+                raw.awaitClosedByServer();
             }
             try (RawPgClient raw = new RawPgClient(proxy.port())) {
                 raw.send(RawPgClient.startupPacket(196608, Map.of("user", "alice", "database", "postgres")));
                 raw.readUntil('Z');
                 raw.send(new byte[]{'Q', (byte) 0x7f, (byte) 0xff, (byte) 0xff, (byte) 0xff});
                 assertEquals("08P01", raw.read().fields().get('C'), "typed message length above the maximum");
-                assertTrue(raw.closedByServer());
+                raw.awaitClosedByServer();
             }
 
             try (RawPgClient raw = new RawPgClient(proxy.port())) {
@@ -80,7 +80,7 @@ class BadInputAndFailuresIT extends ProxyTestBase {
                 RawPgClient.Message m = raw.read();
                 assertEquals("08P01", m.fields().get('C'), "a truncated Execute: " + m);
                 assertEquals("invalid message format", m.fields().get('M'));
-                assertTrue(raw.closedByServer());
+                raw.awaitClosedByServer();
             }
 
             ResultSet rs = s.executeQuery("SELECT v FROM kept");
@@ -132,10 +132,7 @@ class BadInputAndFailuresIT extends ProxyTestBase {
 
     @Test
     void refusedBackendGivesFatal08006AtOnce() throws Exception {
-        int closedPort;
-        try (ServerSocket s = new ServerSocket(0)) {
-            closedPort = s.getLocalPort();
-        }
+        int closedPort = Ports.free();
         try (TestProxy broken = TestProxy.start("--backend", "127.0.0.1:" + closedPort)) {
             long start = System.nanoTime();
             SQLException e = assertThrows(SQLException.class, () -> broken.connect("alice").close());

@@ -134,12 +134,17 @@ final class ClientProcess implements AutoCloseable {
 
     /** Sends the process a signal with {@code kill}, e.g. "INT". */
     void signal(String signal) {
+        signal(process.pid(), signal);
+    }
+
+    /** Sends a process a signal with {@code kill}, e.g. "KILL". */
+    static void signal(long pid, String signal) {
         try {
-            Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(process.pid()))
+            Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(pid))
                     .redirectErrorStream(true).start();
             if (!kill.waitFor(10, TimeUnit.SECONDS) || kill.exitValue() != 0) {
                 kill.destroyForcibly();
-                throw new AssertionError("kill -" + signal + " " + process.pid() + " failed: "
+                throw new AssertionError("kill -" + signal + " " + pid + " failed: "
                         + new String(kill.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
             }
         } catch (IOException e) {

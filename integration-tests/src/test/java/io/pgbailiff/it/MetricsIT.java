@@ -68,7 +68,7 @@ class MetricsIT extends ProxyTestBase {
                 byte[] key = new byte[4];
                 new SecureRandom().nextBytes(key);
                 raw.send(RawPgClient.cancelRequest(12345, key));
-                assertTrue(raw.closedByServer());
+                raw.awaitClosedByServer();
             }
             Waits.until(() -> proxy.metric("pgbailiff_cancels_total", "kind", "cancel_request", "outcome", "not_found") == 1,
                     Duration.ofSeconds(5), "the cancel request with an unknown key counted");

@@ -75,7 +75,7 @@ class ProtocolEdgesIT extends ProxyTestBase {
             if ("57014".equals(code)) {
                 assertEquals("57P01", raw.readUntil('E').fields().get('C'));
             }
-            assertTrue(raw.closedByServer());
+            raw.awaitClosedByServer();
         }
         proxy.awaitSessions(l -> l.stream().noneMatch(x -> "edge-stream".equals(x.applicationName())), WAIT, "session ended");
     }
@@ -122,7 +122,7 @@ class ProtocolEdgesIT extends ProxyTestBase {
             raw.send(RawPgClient.message('P', "no terminators".getBytes()));
             RawPgClient.Message m = raw.read();
             assertEquals("08P01", m.fields().get('C'), m.toString());
-            assertTrue(raw.closedByServer());
+            raw.awaitClosedByServer();
         }
         try (RawPgClient raw = login("edge-formats")) {
             raw.send(RawPgClient.concat(

@@ -330,9 +330,9 @@ public final class ProtocolFuzzer {
                 }
                 case 1 -> {
                     byte[] s = startupPacket(PROTOCOL_3_0, p);
-                    yield packetWithBody(PROTOCOL_3_0, java.util.Arrays.copyOf(body(s), body(s).length - r.nextInt(1, 4)));
+                    yield packet(PROTOCOL_3_0, java.util.Arrays.copyOf(body(s), body(s).length - r.nextInt(1, 4)));
                 }
-                case 2 -> packetWithBody(PROTOCOL_3_0, concat(cstring("user"), cstring(t.user()), cstring("database")));
+                case 2 -> packet(PROTOCOL_3_0, concat(cstring("user"), cstring(t.user()), cstring("database")));
                 case 3 -> startupPacket(new int[] {0x00020000, 0x00030001, 0x00030063, 0x00040000, 0x12345678, 0}[r.nextInt(6)], p);
                 case 4 -> packet(SSL_REQUEST, randomBytes(r.nextInt(1, 8)));
                 case 5 -> packet(CANCEL_REQUEST, randomBytes(new int[] {0, 2, 3, 257, 300}[r.nextInt(5)]));
@@ -353,7 +353,7 @@ public final class ProtocolFuzzer {
                     byte[] s = startupPacket(PROTOCOL_3_0, p);
                     byte[] b = body(s);
                     b[r.nextInt(b.length)] = (byte) r.nextInt(128, 256);
-                    yield packetWithBody(PROTOCOL_3_0, b);
+                    yield packet(PROTOCOL_3_0, b);
                 }
                 case 10 -> {
                     Map<String, String> odd = new java.util.LinkedHashMap<>(p);
@@ -705,11 +705,7 @@ public final class ProtocolFuzzer {
             body.writeBytes(cstring(v));
         });
         body.write(0);
-        return packetWithBody(version, body.toByteArray());
-    }
-
-    private static byte[] packetWithBody(int version, byte[] body) {
-        return packet(version, body);
+        return packet(version, body.toByteArray());
     }
 
     private static byte[] body(byte[] packet) {

@@ -147,7 +147,7 @@ class ProxyProcessIT {
         }
 
         static Proxy start(String... flags) throws IOException {
-            int port = freePort();
+            int port = Ports.free();
             List<String> command = javaCommand("--listen", "127.0.0.1:" + port,
                     "--backend", "127.0.0.1:" + TestPostgres.get().port(), "--http", "off");
             command.addAll(List.of(flags));
@@ -197,10 +197,5 @@ class ProxyProcessIT {
             Files.deleteIfExists(log);
         }
 
-        private static int freePort() throws IOException {
-            try (ServerSocket s = new ServerSocket(0)) {
-                return s.getLocalPort();
-            }
-        }
     }
 }

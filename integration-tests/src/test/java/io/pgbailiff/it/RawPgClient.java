@@ -169,15 +169,17 @@ public final class RawPgClient implements AutoCloseable {
         }
     }
 
-    /** True if the server closed the connection (reads end of stream within the socket timeout). */
-    public boolean closedByServer() throws IOException {
+    /**
+     * Returns once the server has closed the connection (end of stream, or a reset); throws
+     * {@link java.net.SocketTimeoutException} if it is still open after the socket timeout.
+     */
+    public void awaitClosedByServer() throws IOException {
         try {
             while (in.read() >= 0) {
                 // drain whatever came before the close
             }
-            return true;
-        } catch (java.net.SocketException e) {
-            return true;
+        } catch (java.net.SocketException reset) {
+            // closed with a reset
         }
     }
 

@@ -37,10 +37,7 @@ final class RestartablePostgres implements AutoCloseable {
 
     static RestartablePostgres start() {
         try {
-            int port;
-            try (ServerSocket s = new ServerSocket(0)) {
-                port = s.getLocalPort();
-            }
+            int port = Ports.free();
             RestartablePostgres pg = new RestartablePostgres(Files.createTempDirectory("pgbailiff-it-restartable"),
                     TestPostgres.binaries(TestPostgres.get().majorVersion()), port);
             pg.startAgain();
@@ -100,7 +97,7 @@ final class RestartablePostgres implements AutoCloseable {
     void stopImmediately() {
         ProcessHandle postmaster = ProcessHandle.of(postmasterPid())
                 .orElseThrow(() -> new IllegalStateException("no postmaster running"));
-        signal(postmaster.pid(), "QUIT");
+        ClientProcess.signal(postmaster.pid(), "QUIT");
         postmaster.onExit().orTimeout(30, java.util.concurrent.TimeUnit.SECONDS).join();
         // releases the data directory lock; its pg_ctl stop finds nothing to stop and says so
         var zonky = (ch.qos.logback.classic.Logger) LoggerFactory.getLogger("io.zonky");
@@ -115,7 +112,7 @@ final class RestartablePostgres implements AutoCloseable {
 
     /** Kills one backend process with SIGKILL: the postmaster ends every other backend and recovers. */
     void killBackend(int pid) {
-        signal(pid, "KILL");
+        ClientProcess.signal(pid, "KILL");
     }
 
     private long postmasterPid() {
@@ -123,20 +120,6 @@ final class RestartablePostgres implements AutoCloseable {
             return Long.parseLong(Files.readAllLines(dataDirectory.resolve("postmaster.pid")).get(0).trim());
         } catch (IOException e) {
             throw new UncheckedIOException(e);
-        }
-    }
-
-    private static void signal(long pid, String signal) {
-        try {
-            Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(pid)).inheritIO().start();
-            if (kill.waitFor() != 0) {
-                throw new IllegalStateException("kill -" + signal + " " + pid + " failed");
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
         }
     }
 

@@ -131,7 +131,7 @@ class StartupAuthCancelIT extends ProxyTestBase {
             long start = System.nanoTime();
             try (RawPgClient canceller = new RawPgClient(proxy.port())) {
                 canceller.send(RawPgClient.cancelRequest(pid, key));
-                assertTrue(canceller.closedByServer());
+                canceller.awaitClosedByServer();
             }
             RawPgClient.Message error = raw.readUntil('E');
             assertEquals("57014", error.fields().get('C'));
@@ -152,11 +152,11 @@ class StartupAuthCancelIT extends ProxyTestBase {
             Thread.sleep(200);
             try (RawPgClient canceller = new RawPgClient(proxy.port())) {
                 canceller.send(RawPgClient.cancelRequest(pid, ByteBuffer.allocate(4).putInt(secret ^ 1).array()));
-                assertTrue(canceller.closedByServer());
+                canceller.awaitClosedByServer();
             }
             try (RawPgClient canceller = new RawPgClient(proxy.port())) {
                 canceller.send(RawPgClient.cancelRequest(pid + 1, ByteBuffer.allocate(4).putInt(secret).array()));
-                assertTrue(canceller.closedByServer());
+                canceller.awaitClosedByServer();
             }
             RawPgClient.Message m;
             while ((m = raw.read()).type() != 'Z') {

@@ -87,8 +87,7 @@ public final class TestPostgres {
      * needs one configured differently; the caller closes it.
      */
     static EmbeddedPostgres startSeparate(java.util.Map<String, String> serverConfig) {
-        int major = get().majorVersion;
-        Path jar = Path.of(System.getProperty("pgbailiff.it.pg.binaries", "target/pg-binaries"), "postgres-" + major + ".jar");
+        Path jar = binaries(get().majorVersion);
         try {
             EmbeddedPostgres.Builder b = EmbeddedPostgres.builder()
                     .setPgBinaryResolver((system, hardware) -> binaryArchive(jar, system, hardware))

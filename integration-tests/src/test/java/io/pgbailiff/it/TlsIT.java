@@ -109,7 +109,7 @@ class TlsIT {
             assertEquals('E', m.type(), "not 'S': no handshake is started for a client that did not wait for it");
             assertEquals("08P01", m.fields().get('C'));
             assertTrue(m.fields().get('M').contains("unencrypted data after SSL request"), m.toString());
-            assertTrue(raw.closedByServer());
+            raw.awaitClosedByServer();
         }
         assertTrue(proxy.sessions(s -> "tls-pipelined".equals(s.applicationName())).isEmpty());
         assertEquals(0, BackendActivity.backendsWithApplication("tls-pipelined"), "no backend connection was opened");
