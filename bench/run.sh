@@ -26,8 +26,9 @@
 #   BAILIFF_PORT (16432), BOUNCER_PORT (17432), PGBENCH_JOBS (2: pgbench threads, at most clients),
 #   WARMUP_SECONDS (2 per query mode through pgbailiff before the first round),
 #   CONNECT_WARMUP_SECONDS (10 of pgbench -C through pgbailiff before the connection rounds),
-#   PGBAILIFF_JAR (proxy/target/pgbailiff.jar), PGBAILIFF_JAVA_OPTS (none: the JVM's defaults),
-#   JMH_OPTS ("-f 1 -wi 1 -w 1s -i 3 -r 1s"), JFR=1 (record pgbailiff during the throughput part;
+#   PGBAILIFF_JAR (proxy/target/pgbailiff.jar), BENCH_JAR (bench/target/pgbailiff-bench.jar),
+#   PGBAILIFF_JAVA_OPTS (none: the JVM's defaults),
+#   JMH_OPTS ("-f 1 -wi 1 -w 1s -i 3 -r 1s"), JFR=1 (record pgbailiff from its start through the throughput, rate and connect parts;
 #   summarise with bench/jfr_top.py), MEMORY_NMT=1 (memory part: break pgbailiff's growth down by
 #   Native Memory Tracking category; NMT costs memory itself, so the RSS figures are then a bit high),
 #   BUILD=auto|always|never (auto: build the jars only if missing), KEEP_WORK=1 (keep the temp dir).
@@ -35,12 +36,14 @@ set -Eeuo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$HERE")
-COMMAND_LINE="bench/run.sh $*"
-[[ -n "${CELL_SECONDS:-}${ROUNDS:-}${CLIENTS:-}${MODES:-}${PARTS:-}" ]] &&
-    COMMAND_LINE="$(env | grep -E '^(CELL_SECONDS|ROUNDS|CLIENTS|MODES|PARTS|CONNECT_CLIENTS|IDLE_COUNTS|SHOW_COUNT|CANCEL_TRIES|COPY_MB|SCALE|PGBAILIFF_JAVA_OPTS)=' |
-        sed -E "s/^([A-Z_]+)=(.*)$/\1='\2'/" | tr '\n' ' ' || true)$COMMAND_LINE"
+# the command as given, with every setting that came from the environment in front of it
+COMMAND_LINE="bench/run.sh$(printf ' %q' "$@")"
+for v in PARTS CELL_SECONDS ROUNDS CLIENTS MODES RATE_TPS CONNECT_CLIENTS IDLE_COUNTS SHOW_COUNT CANCEL_TRIES COPY_MB SCALE \
+    WARMUP_SECONDS CONNECT_WARMUP_SECONDS PGBENCH_JOBS PGBAILIFF_JAR PGBAILIFF_JAVA_OPTS JMH_OPTS JFR MEMORY_NMT; do
+    if [[ -n "${!v:-}" ]]; then COMMAND_LINE="$v=$(printf '%q' "${!v}") $COMMAND_LINE"; fi
+done
 
-usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,/^set -/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'; }
 
 while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -78,7 +81,10 @@ log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
 for n in "$CELL_SECONDS" "$ROUNDS" "$RATE_TPS" "$CONNECT_CLIENTS" "$SHOW_COUNT" "$CANCEL_TRIES" "$COPY_MB" "$SCALE" "$WARMUP_SECONDS" "$CONNECT_WARMUP_SECONDS" "$PGBENCH_JOBS"; do
-    [[ "$n" =~ ^[0-9]+$ ]] || die "not a number: $n"
+    [[ "$n" =~ ^[1-9][0-9]*$ ]] || die "not a positive number: $n"
+done
+for p in ${PARTS//,/ }; do
+    [[ "$p" =~ ^(throughput|rate|connect|cancel|show|memory|copy|jmh)$ ]] || die "unknown part: $p (see --help)"
 done
 for n in $CLIENTS $IDLE_COUNTS; do [[ "$n" =~ ^[1-9][0-9]*$ ]] || die "not a count: $n"; done
 for m in $MODES; do [[ "$m" =~ ^(simple|extended|prepared)$ ]] || die "unknown query mode: $m"; done
@@ -120,7 +126,7 @@ trap 'exit 130' INT TERM
 
 # wait_until SECONDS COMMAND...: polls every 0.1 s, at most SECONDS*10 times
 wait_until() {
-    local tries=$(($1 * 10)); shift
+    local tries=$(($1 * 10)) i; shift
     for ((i = 0; i < tries; i++)); do
         if "$@" >/dev/null 2>&1; then return 0; fi
         sleep 0.1
@@ -158,7 +164,9 @@ EOF
 }
 
 stop_postgres() {
-    [[ -n "$PG_PID" ]] || return 0
+    # also when pg_ctl gave up waiting for a postmaster that did start
+    [[ -n "$PG_PID" || -f "$WORK/pgdata/postmaster.pid" ]] || return 0
+    [[ -n "$PG_PID" ]] || PG_PID=$(head -1 "$WORK/pgdata/postmaster.pid")
     "${AS_PG[@]}" "$PG_BIN/pg_ctl" -D "$WORK/pgdata" -m immediate -w -t 60 stop >/dev/null 2>&1 || kill "$PG_PID" 2>/dev/null || true
     PG_PID=""
 }
@@ -194,10 +202,19 @@ EOF
     kill -0 "$BOUNCER_PID" 2>/dev/null || die "PgBouncer exited: $(tail -5 "$WORK/pgbouncer.log")"
 }
 
+pid_gone() { ! kill -0 "$1" 2>/dev/null; }
+
+# stop_pid PID SECONDS: SIGTERM, then SIGKILL if it is still there after SECONDS
+stop_pid() {
+    kill "$1" 2>/dev/null || true
+    wait_until "$2" pid_gone "$1" || kill -9 "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
+}
+
 stop_bouncer() {
+    [[ -n "$BOUNCER_PID" || ! -s "$WORK/pgbouncer.pid" ]] || BOUNCER_PID=$(cat "$WORK/pgbouncer.pid")
     [[ -n "$BOUNCER_PID" ]] || return 0
-    kill "$BOUNCER_PID" 2>/dev/null || true
-    wait_until 10 bash -c "! kill -0 $BOUNCER_PID" || kill -9 "$BOUNCER_PID" 2>/dev/null || true
+    stop_pid "$BOUNCER_PID" 10
     BOUNCER_PID=""
 }
 
@@ -210,16 +227,14 @@ start_bailiff() {
     setsid java $PGBAILIFF_JAVA_OPTS "$@" -jar "$PGBAILIFF_JAR" --listen "127.0.0.1:$BAILIFF_PORT" \
         --backend "127.0.0.1:$PG_PORT" >>"$WORK/pgbailiff.log" 2>&1 &
     BAILIFF_PID=$!
-    [[ "$(ps -o sid= -p "$BAILIFF_PID" | tr -d ' ')" == "$BAILIFF_PID" ]] || die "pgbailiff did not get a session of its own"
     wait_until 60 pg_ready "$BAILIFF_PORT" || die "pgbailiff not ready: $(tail -5 "$WORK/pgbailiff.log")"
     kill -0 "$BAILIFF_PID" 2>/dev/null || die "pgbailiff exited: $(tail -5 "$WORK/pgbailiff.log")"
+    [[ "$(ps -o sid= -p "$BAILIFF_PID" | tr -d ' ')" == "$BAILIFF_PID" ]] || die "pgbailiff did not get a session of its own"
 }
 
 stop_bailiff() {
     [[ -n "$BAILIFF_PID" ]] || return 0
-    kill "$BAILIFF_PID" 2>/dev/null || true
-    wait_until 20 bash -c "! kill -0 $BAILIFF_PID" || kill -9 "$BAILIFF_PID" 2>/dev/null || true
-    wait "$BAILIFF_PID" 2>/dev/null || true
+    stop_pid "$BAILIFF_PID" 20
     BAILIFF_PID=""
 }
 

@@ -134,7 +134,9 @@ echo "BEGIN; CREATE TEMP TABLE kept AS SELECT 42 AS v; SELECT 'pid', pg_backend_
 # ---- figures of the idle proxy ----
 heap_used_kb() {
     jcmd "$PROXY_PID" GC.run >/dev/null
-    jcmd "$PROXY_PID" GC.heap_info | awk '/garbage-first heap|def new generation|PSYoungGen|Shenandoah|ZHeap/ {for (i = 1; i <= NF; i++) if ($i == "used") {v = $(i + 1); sub("K,?", "", v); print v; exit}}'
+    # every generation's "used", summed: G1 reports one heap line, Serial and Parallel one per generation
+    jcmd "$PROXY_PID" GC.heap_info | awk '/garbage-first heap|def new generation|tenured generation|PSYoungGen|ParOldGen|Shenandoah|ZHeap/ {
+        for (i = 1; i <= NF; i++) if ($i == "used") {v = $(i + 1); sub("K,?", "", v); sum += v}} END {print sum + 0}'
 }
 native_kb() { jcmd "$PROXY_PID" VM.native_memory summary | awk -v what="$1" '$0 ~ what {for (i = 1; i <= NF; i++) if ($i ~ /^committed=/) {v = $i; gsub("[^0-9]", "", v); print v; exit}}'; }
 # sessions and backend connections of the soak's databases (the monitoring queries use "postgres")
@@ -244,7 +246,7 @@ CONTROL_ABORTS=$(grep -c "aborted" "$WORK/control.log" || true)
 # does inside a transaction interrupted by an administrator) and aborts on executing it: such an
 # abort counts as the interrupt's, which that run's log shows.
 ABORT_LINES=$(for f in "$WORK"/target-*.log; do
-    grep -E "aborted in command|client [0-9]+ aborted" "$f" | while read -r line; do
+    { grep -E "aborted in command|client [0-9]+ aborted" "$f" || true; } | while read -r line; do
         if [[ $line == *"prepared statement"*"does not exist"* ]] && grep -q "interrupted by an administrator" "$f"; then
             echo "$line (after: interrupted by an administrator)"
         else
@@ -275,7 +277,7 @@ FUZZ_VIOLATIONS=$(sed -n 's/.* \([0-9]*\) violations.*/\1/p' "$WORK/fuzz.out" | 
 PROXY_ERRORS=$(grep -c ' ERROR ' "$WORK/proxy.log" || true)
 LEAKS=$(grep -c 'LEAK:' "$WORK/proxy.log" || true)
 KEPT=$(grep -c '^kept|42$' "$WORK/bystander.out" || true)
-BYSTANDER_PIDS=$(grep '^pid|' "$WORK/bystander.out" | sort -u | wc -l)
+BYSTANDER_PIDS=$({ grep '^pid|' "$WORK/bystander.out" || true; } | sort -u | wc -l)
 STATEMENTS=$(((TARGET_TX + CONTROL_TX) * STATEMENTS_PER_TX + ISSUED))
 
 report() {
@@ -301,7 +303,7 @@ EOF
 }
 report | tee "$WORK/report.txt"
 if ((UNEXPLAINED > 0)); then
-    printf '%s\n' "$ABORT_LINES" | grep -vE 'canceling statement|interrupted by an administrator|terminating connection|perhaps the backend died|send failed' | head -5
+    printf '%s\n' "$ABORT_LINES" | grep -vE 'canceling statement|interrupted by an administrator|terminating connection|perhaps the backend died|send failed' | head -5 || true
 fi
 
 failures=()

@@ -43,7 +43,7 @@ public final class IdleSessions {
         boolean nmt = a.containsKey("nmt"); // the JVM runs with -XX:NativeMemoryTracking=summary
         boolean histogram = jvm && a.containsKey("histogram");
         int[] counts = Arrays.stream(a.getOrDefault("counts", "1000,5000").split(",")).mapToInt(Integer::parseInt)
-                .sorted().toArray();
+                .sorted().distinct().toArray();
         int showIterations = Integer.parseInt(a.getOrDefault("show-sessions", "0"));
         int warmup = Integer.parseInt(a.getOrDefault("warmup", "500"));
         int threads = Integer.parseInt(a.getOrDefault("threads", "8"));
