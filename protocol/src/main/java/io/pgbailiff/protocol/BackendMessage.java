@@ -68,6 +68,30 @@ public sealed interface BackendMessage {
             String name = FrontendMessage.Wire.readCString(p);
             return new ParameterStatus(name, FrontendMessage.Wire.readCString(p));
         }
+
+        /**
+         * The value if the message reports parameter {@code name} (ASCII), otherwise null. A
+         * backend sends a dozen of these at start-up and the proxy follows two of them, so the
+         * others are compared in place rather than decoded.
+         */
+        public static String valueIfNamed(PgFrame frame, byte[] name) {
+            ByteBuf c = frame.content();
+            int start = c.readerIndex() + PgFrame.HEADER_LENGTH;
+            int nameEnd = start + name.length;
+            if (nameEnd >= c.writerIndex() || c.getByte(nameEnd) != 0) {
+                return null;
+            }
+            for (int i = 0; i < name.length; i++) {
+                if (c.getByte(start + i) != name[i]) {
+                    return null;
+                }
+            }
+            int valueEnd = c.indexOf(nameEnd + 1, c.writerIndex(), (byte) 0);
+            if (valueEnd < 0) {
+                throw new ProtocolException("invalid string in message");
+            }
+            return c.toString(nameEnd + 1, valueEnd - nameEnd - 1, java.nio.charset.StandardCharsets.UTF_8);
+        }
     }
 
     /** ReadyForQuery with its transaction status: {@code 'I'} idle, {@code 'T'} in a block, {@code 'E'} failed block. */

@@ -179,6 +179,21 @@ class MessageDecodingTest {
     }
 
     @Test
+    void parameterStatusValueIsReadOnlyForTheNamedParameter() {
+        byte[] applicationName = "application_name".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        assertEquals("psql — ünïcode", fromBackend(PgEncoder.parameterStatus(ALLOC, "application_name", "psql — ünïcode"),
+                f -> BackendMessage.ParameterStatus.valueIfNamed(f, applicationName)));
+        assertEquals("", fromBackend(PgEncoder.parameterStatus(ALLOC, "application_name", ""),
+                f -> BackendMessage.ParameterStatus.valueIfNamed(f, applicationName)));
+        for (String other : new String[] {"application", "application_name2", "Application_name", "TimeZone", ""}) {
+            assertNull(fromBackend(PgEncoder.parameterStatus(ALLOC, other, "x"),
+                    f -> BackendMessage.ParameterStatus.valueIfNamed(f, applicationName)), other);
+        }
+        assertThrows(ProtocolException.class, () -> fromBackend(message('S', concat(applicationName, new byte[] {0, 'x'})),
+                f -> BackendMessage.ParameterStatus.valueIfNamed(f, applicationName)));
+    }
+
+    @Test
     void readyForQueryStatus() {
         for (byte status : new byte[] {'I', 'T', 'E'}) {
             assertEquals(status, (byte) fromBackend(PgEncoder.readyForQuery(ALLOC, status), BackendMessage.ReadyForQuery::status));

@@ -41,6 +41,8 @@ final class CancelKeys {
 
     private final ConcurrentHashMap<Integer, Entry> byProcessId = new ConcurrentHashMap<>();
     private final SecureRandom random = new SecureRandom();
+    private final byte[] secretBatch = new byte[1024];
+    private int secretBatchUsed = secretBatch.length;
     private final AtomicInteger nextProcessId = new AtomicInteger(new SecureRandom().nextInt(1 << 20) + 1000);
     private final LongAdder unmatched = new LongAdder();
     /** Unmatched requests not yet reported in a log line. */
@@ -50,8 +52,7 @@ final class CancelKeys {
     private volatile long lastReportNanos = System.nanoTime() - UNMATCHED_LOG_INTERVAL.toNanos();
 
     Entry issue(BackendKey backendKey) {
-        byte[] secret = new byte[backendKey.secret().length];
-        random.nextBytes(secret);
+        byte[] secret = nextSecret(backendKey.secret().length);
         while (true) {
             int pid = nextProcessId.getAndUpdate(p -> p == Integer.MAX_VALUE ? 1000 : p + 1);
             Entry entry = new Entry(pid, secret, backendKey);
@@ -59,6 +60,26 @@ final class CancelKeys {
                 return entry;
             }
         }
+    }
+
+    /**
+     * Secret bytes are drawn from {@link #random} a batch at a time: each draw locks the generator
+     * and mixes in the operating system's entropy, which cost as much as the rest of a client's key
+     * exchange when it was done per connection.
+     */
+    private synchronized byte[] nextSecret(int length) {
+        byte[] secret = new byte[length];
+        if (length > secretBatch.length) {
+            random.nextBytes(secret);
+            return secret;
+        }
+        if (secretBatchUsed + length > secretBatch.length) {
+            random.nextBytes(secretBatch);
+            secretBatchUsed = 0;
+        }
+        System.arraycopy(secretBatch, secretBatchUsed, secret, 0, length);
+        secretBatchUsed += length;
+        return secret;
     }
 
     void revoke(Entry entry) {

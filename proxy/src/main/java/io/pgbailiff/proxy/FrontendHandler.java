@@ -187,12 +187,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
         }
         switch (state) {
             case AWAITING_STARTUP -> onStartupPacket((StartupPacket) msg);
-            case CONNECTING -> {
-                if (pendingToBackend == null) {
-                    pendingToBackend = new ArrayList<>();
-                }
-                pendingToBackend.add(msg);
-            }
+            case CONNECTING -> holdUntilBackendConnected(msg);
             case AUTHENTICATING -> toBackend(msg);
             case READY -> dispatch(msg);
             case CLOSED -> ReferenceCountUtil.release(msg);
@@ -284,13 +279,11 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
             session.onTls();
         }
         state = State.CONNECTING;
-        client.config().setAutoRead(false);
         long connectStart = System.nanoTime();
         ChannelFuture connect = new Bootstrap()
                 .group(client.eventLoop())
                 .channel(proxy.transport().socketChannel())
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) config.connectTimeout().toMillis())
-                .option(ChannelOption.TCP_NODELAY, true)
                 .handler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
@@ -345,14 +338,30 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
         state = State.AUTHENTICATING;
         backend.write(PgEncoder.startupMessage(backend.alloc(), startup.protocolVersion(), startup.parameters()),
                 backend.voidPromise());
-        if (pendingToBackend != null) {
-            for (Object msg : pendingToBackend) {
+        List<Object> pending = pendingToBackend;
+        pendingToBackend = null;
+        if (pending != null) {
+            for (Object msg : pending) {
                 toBackend(msg);
             }
-            pendingToBackend = null;
         }
         backend.flush();
-        client.config().setAutoRead(true);
+        if (pending != null) {
+            client.config().setAutoRead(true);
+        }
+    }
+
+    /**
+     * A client message that arrived before the backend connection was ready. Clients wait for the
+     * authentication request before they send anything more, so this is rare; reading stops
+     * until the backend is connected, which bounds what is held to what has already been read.
+     */
+    private void holdUntilBackendConnected(Object msg) {
+        if (pendingToBackend == null) {
+            pendingToBackend = new ArrayList<>();
+            client.config().setAutoRead(false);
+        }
+        pendingToBackend.add(msg);
     }
 
     /**
@@ -1025,10 +1034,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
                     client.eventLoop().execute(this::releaseHeld);
                 }
             }
-            case BackendMessage.PARAMETER_STATUS -> {
-                BackendMessage.ParameterStatus p = BackendMessage.ParameterStatus.decode(frame);
-                session.onParameterStatus(p.name(), p.value());
-            }
+            case BackendMessage.PARAMETER_STATUS -> session.onParameterStatus(frame);
             case BackendMessage.COPY_IN_RESPONSE -> {
                 copyIn = true;
                 if (session.headIsSyncedExtended()) {

@@ -16,6 +16,9 @@ import java.util.concurrent.TimeUnit;
 /**
  * A running pgbailiff node: accepts clients on the listen address and pairs each with its own
  * backend connection on the same event loop; serves metrics and health over HTTP.
+ *
+ * <p>Both connections of a session run with {@code TCP_NODELAY}, which Netty sets on every socket
+ * channel it creates; setting it again would only cost each connection two more system calls.
  */
 public final class ProxyServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ProxyServer.class);
@@ -52,7 +55,6 @@ public final class ProxyServer implements AutoCloseable {
                     .group(workers)
                     .channel(transport.serverChannel())
                     .option(ChannelOption.SO_BACKLOG, 4096)
-                    .childOption(ChannelOption.TCP_NODELAY, true)
                     .childHandler(new ChannelInitializer<Channel>() {
                         @Override
                         protected void initChannel(Channel ch) {

@@ -3,10 +3,13 @@ package io.pgbailiff.proxy;
 import io.pgbailiff.adminsql.SessionId;
 import io.pgbailiff.adminsql.SessionSnapshot;
 import io.pgbailiff.adminsql.SessionStatus;
+import io.pgbailiff.protocol.BackendMessage;
+import io.pgbailiff.protocol.PgFrame;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.HashMap;
@@ -43,6 +46,8 @@ public final class Session {
         }
     }
 
+    private static final byte[] APPLICATION_NAME = "application_name".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] IS_SUPERUSER = "is_superuser".getBytes(StandardCharsets.US_ASCII);
     private static final VarHandle BYTES_FROM_CLIENT;
     private static final VarHandle BYTES_TO_CLIENT;
 
@@ -245,12 +250,16 @@ public final class Session {
         publish();
     }
 
-    void onParameterStatus(String name, String value) {
-        switch (name) {
-            case "application_name" -> applicationName = value;
-            case "is_superuser" -> superuser = "on".equals(value);
-            default -> {
-            }
+    /** Follows the two reported parameters SHOW SESSIONS and the privilege checks use. */
+    void onParameterStatus(PgFrame status) {
+        String value = BackendMessage.ParameterStatus.valueIfNamed(status, APPLICATION_NAME);
+        if (value != null) {
+            applicationName = value;
+            return;
+        }
+        value = BackendMessage.ParameterStatus.valueIfNamed(status, IS_SUPERUSER);
+        if (value != null) {
+            superuser = "on".equals(value);
         }
     }
 
