@@ -2,7 +2,6 @@ package io.pgbailiff.protocol;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
-import io.netty.buffer.ByteBufUtil;
 
 import java.nio.charset.StandardCharsets;
 import java.util.List;
@@ -125,39 +124,6 @@ public final class PgEncoder {
             }
         }
         return end(buf, len);
-    }
-
-    /**
-     * Starts a DataRow in {@code out}, for values written in place with {@link #writeValue},
-     * {@link #writeBinaryValue} or {@link #writeNullValue}; {@link #endDataRow} sets its length.
-     * A large result is encoded this way without a byte array per value.
-     *
-     * @return what {@link #endDataRow} takes
-     */
-    public static int beginDataRow(ByteBuf out, int columns) {
-        int lengthIndex = begin(out, 'D');
-        out.writeShort(columns);
-        return lengthIndex;
-    }
-
-    /** A text-format value, UTF-8 encoded. */
-    public static void writeValue(ByteBuf out, CharSequence text) {
-        int lengthIndex = out.writerIndex();
-        out.writeInt(0);
-        int n = ByteBufUtil.writeUtf8(out, text);
-        out.setInt(lengthIndex, n);
-    }
-
-    public static void writeBinaryValue(ByteBuf out, byte[] value) {
-        out.writeInt(value.length).writeBytes(value);
-    }
-
-    public static void writeNullValue(ByteBuf out) {
-        out.writeInt(-1);
-    }
-
-    public static void endDataRow(ByteBuf out, int lengthIndex) {
-        end(out, lengthIndex);
     }
 
     public static ByteBuf commandComplete(ByteBufAllocator alloc, String tag) {

@@ -5,6 +5,7 @@ import io.netty.buffer.ByteBufAllocator;
 import io.pgbailiff.adminsql.AdminResult;
 import io.pgbailiff.adminsql.AdminSqlException;
 import io.pgbailiff.adminsql.Column;
+import io.pgbailiff.protocol.DataRowWriter;
 import io.pgbailiff.protocol.PgEncoder;
 import io.pgbailiff.protocol.PgError;
 
@@ -42,24 +43,25 @@ final class LocalResults {
             writeAndRelease(out, rowDescription(alloc, columns, null));
         }
         StringBuilder text = new StringBuilder(64);
+        DataRowWriter dataRow = new DataRowWriter();
         for (List<Object> row : result.rows()) {
-            int dataRow = PgEncoder.beginDataRow(out, row.size());
+            dataRow.begin(row.size());
             for (int i = 0; i < row.size(); i++) {
                 Object v = row.get(i);
                 Column c = columns.get(i);
                 if (v == null) {
-                    PgEncoder.writeNullValue(out);
+                    dataRow.nullValue();
                 } else if (binary(formats, i)) {
-                    PgEncoder.writeBinaryValue(out, c.type().binary(v));
+                    dataRow.binaryValue(c.type().binary(v));
                 } else if (v instanceof String string) {
-                    PgEncoder.writeValue(out, string);
+                    dataRow.textValue(string);
                 } else {
                     text.setLength(0);
                     c.type().appendText(text, v);
-                    PgEncoder.writeValue(out, text);
+                    dataRow.textValue(text);
                 }
             }
-            PgEncoder.endDataRow(out, dataRow);
+            dataRow.end(out);
         }
         writeAndRelease(out, PgEncoder.commandComplete(alloc, result.commandTag()));
     }
