@@ -25,7 +25,7 @@
 #   PG_BIN (/usr/lib/postgresql/15/bin), PGBOUNCER (pgbouncer), PG_PORT (15432),
 #   BAILIFF_PORT (16432), BOUNCER_PORT (17432), PGBENCH_JOBS (2: pgbench threads, at most clients),
 #   WARMUP_SECONDS (2 per query mode through pgbailiff before the first round),
-#   CONNECT_WARMUP_SECONDS (10 of pgbench -C through pgbailiff before the connection rounds),
+#   CONNECT_WARMUP_SECONDS (30 of pgbench -C through pgbailiff before the connection rounds),
 #   PGBAILIFF_JAR (proxy/target/pgbailiff.jar), BENCH_JAR (bench/target/pgbailiff-bench.jar),
 #   PGBAILIFF_JAVA_OPTS (none: the JVM's defaults),
 #   JMH_OPTS ("-f 1 -wi 1 -w 1s -i 3 -r 1s"), JFR=1 (record pgbailiff from its start through the throughput, rate and connect parts;
@@ -68,7 +68,7 @@ done
 : "${PARTS:=throughput,connect,cancel,show,memory,copy,jmh}"
 : "${CELL_SECONDS:=2}" "${ROUNDS:=3}" "${CLIENTS:=1 8 32 128}" "${MODES:=simple extended prepared}"
 : "${RATE_TPS:=10000}" "${CONNECT_CLIENTS:=8}" "${IDLE_COUNTS:=1000 5000}" "${SHOW_COUNT:=1000}" "${CANCEL_TRIES:=200}"
-: "${COPY_MB:=1024}" "${SCALE:=10}" "${WARMUP_SECONDS:=2}" "${CONNECT_WARMUP_SECONDS:=10}" "${PGBENCH_JOBS:=2}"
+: "${COPY_MB:=1024}" "${SCALE:=10}" "${WARMUP_SECONDS:=2}" "${CONNECT_WARMUP_SECONDS:=30}" "${PGBENCH_JOBS:=2}"
 : "${PG_BIN:=/usr/lib/postgresql/15/bin}" "${PGBOUNCER:=pgbouncer}"
 : "${PG_PORT:=15432}" "${BAILIFF_PORT:=16432}" "${BOUNCER_PORT:=17432}"
 : "${PGBAILIFF_JAR:=$ROOT/proxy/target/pgbailiff.jar}" "${PGBAILIFF_JAVA_OPTS:=}"
@@ -412,8 +412,10 @@ rate_part() {
 
 connect_part() {
     local round target
-    # Opening connections runs code the query warm-up never reaches: the JIT needs a few thousand
-    # connections to compile it, and would otherwise run on the second core during the rounds.
+    # Opening connections runs code the query warm-up never reaches. The JIT compiles a method
+    # fully after some ten thousand calls, and many run once per connection: at a few hundred
+    # connections a second that takes tens of seconds. With a shorter warm-up the rounds measured
+    # the compiler and code still being profiled (640 µs per connection against 390 after 30 s).
     log "warm-up: ${CONNECT_WARMUP_SECONDS}s of pgbench -C through pgbailiff"
     pgbench -n -S -C -c "$CONNECT_CLIENTS" -j "$PGBENCH_JOBS" -T "$CONNECT_WARMUP_SECONDS" -h 127.0.0.1 -p "$BAILIFF_PORT" \
         -U postgres postgres >"$WORK/warmup.out" 2>&1 || die "connection warm-up failed: $(tail -3 "$WORK/warmup.out")"
