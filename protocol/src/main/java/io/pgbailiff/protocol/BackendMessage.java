@@ -72,7 +72,8 @@ public sealed interface BackendMessage {
         /**
          * The value if the message reports parameter {@code name} (ASCII), otherwise null. A
          * backend sends a dozen of these at start-up and the proxy follows two of them, so the
-         * others are compared in place rather than decoded.
+         * others are compared in place rather than decoded, and so are relayed without being checked
+         * for well-formed strings: they come from the backend, which pgbailiff trusts.
          */
         public static String valueIfNamed(PgFrame frame, byte[] name) {
             ByteBuf c = frame.content();

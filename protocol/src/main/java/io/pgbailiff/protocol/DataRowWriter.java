@@ -14,6 +14,9 @@ import java.util.Arrays;
  * surrogate becomes {@code '?'}.
  */
 public final class DataRowWriter {
+    /** The largest array the JVM reliably allocates; PostgreSQL's own limit for a row is 1 GB. */
+    private static final int MAX_ROW_BYTES = Integer.MAX_VALUE - 8;
+
     private byte[] row = new byte[512];
     private char[] chars = new char[128];
     private int length;
@@ -43,7 +46,7 @@ public final class DataRowWriter {
     public void textValue(CharSequence text) {
         int n = text.length();
         char[] cs = chars(text, n);
-        ensure(4 + 3 * n);
+        ensure(4 + 3L * n);
         int lengthAt = length;
         int at = length + 4;
         byte[] b = row;
@@ -104,9 +107,13 @@ public final class DataRowWriter {
         return at + 3;
     }
 
-    private void ensure(int more) {
-        if (length + more > row.length) {
-            row = Arrays.copyOf(row, Math.max(row.length * 2, length + more));
+    private void ensure(long more) {
+        long needed = length + more;
+        if (needed > row.length) {
+            if (needed > MAX_ROW_BYTES) {
+                throw new IllegalArgumentException("a DataRow of more than " + MAX_ROW_BYTES + " bytes");
+            }
+            row = Arrays.copyOf(row, (int) Math.min(MAX_ROW_BYTES, Math.max(2L * row.length, needed)));
         }
     }
 

@@ -66,6 +66,11 @@ class DataRowWriterTest {
     }
 
     @Test
+    void aFirstValueOfThreeByteCharactersGrowsTheArrayEnough() {
+        assertRowsEncodeAsPgEncoderDoes(List.of(List.of("€".repeat(200)), List.of("中".repeat(1000), "x")));
+    }
+
+    @Test
     void rowsLargerThanTheInitialArrayAndASmallRowAfterThem() {
         String large = "x".repeat(3000);
         String wide = "é€\uD83D\uDE00".repeat(400);

@@ -191,6 +191,8 @@ class MessageDecodingTest {
         }
         assertThrows(ProtocolException.class, () -> fromBackend(message('S', concat(applicationName, new byte[] {0, 'x'})),
                 f -> BackendMessage.ParameterStatus.valueIfNamed(f, applicationName)));
+        assertNull(fromBackend(message('S', applicationName), f -> BackendMessage.ParameterStatus.valueIfNamed(f, applicationName)),
+                "the name ends the message: no terminating NUL, so it is not the parameter");
     }
 
     @Test

@@ -63,9 +63,9 @@ final class CancelKeys {
     }
 
     /**
-     * Secret bytes are drawn from {@link #random} a batch at a time: each draw locks the generator
-     * and mixes in the operating system's entropy, which cost as much as the rest of a client's key
-     * exchange when it was done per connection.
+     * Secret bytes are drawn from {@link #random} a batch at a time: each draw takes the generator's
+     * lock and hashes, which cost as much as the rest of a client's key exchange when it was done
+     * per connection.
      */
     private synchronized byte[] nextSecret(int length) {
         byte[] secret = new byte[length];

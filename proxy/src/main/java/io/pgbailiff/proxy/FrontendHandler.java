@@ -58,7 +58,7 @@ import java.util.concurrent.TimeUnit;
  *        │                 57P03 while shutting down)
  *        ▼
  *   CONNECTING ──connect fails / times out──▶ FATAL 08006, close
- *        │ connected (and TLS negotiated per --backend-tls): StartupMessage sent on, client reads resume
+ *        │ connected (and TLS negotiated per --backend-tls): StartupMessage and anything held sent on
  *        ▼
  *  AUTHENTICATING ── relay R/p exchanges; BackendKeyData swapped for pgbailiff's own
  *        │ first ReadyForQuery: session registered
@@ -346,7 +346,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
             }
         }
         backend.flush();
-        if (pending != null) {
+        if (pending != null && backend.isWritable()) {
             client.config().setAutoRead(true);
         }
     }

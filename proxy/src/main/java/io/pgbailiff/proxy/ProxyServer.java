@@ -18,7 +18,7 @@ import java.util.concurrent.TimeUnit;
  * backend connection on the same event loop; serves metrics and health over HTTP.
  *
  * <p>Both connections of a session run with {@code TCP_NODELAY}, which Netty sets on every socket
- * channel it creates; setting it again would only cost each connection two more system calls.
+ * channel it creates; setting it again would only cost one more system call per socket.
  */
 public final class ProxyServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ProxyServer.class);
