@@ -37,7 +37,8 @@ set -Eeuo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$HERE")
 # the command as given, with every setting that came from the environment in front of it
-COMMAND_LINE="bench/run.sh$(printf ' %q' "$@")"
+COMMAND_LINE="bench/run.sh"
+if (($# > 0)); then COMMAND_LINE+=$(printf ' %q' "$@"); fi
 for v in PARTS CELL_SECONDS ROUNDS CLIENTS MODES RATE_TPS CONNECT_CLIENTS IDLE_COUNTS SHOW_COUNT CANCEL_TRIES COPY_MB SCALE \
     WARMUP_SECONDS CONNECT_WARMUP_SECONDS PGBENCH_JOBS PGBAILIFF_JAR PGBAILIFF_JAVA_OPTS JMH_OPTS JFR MEMORY_NMT; do
     if [[ -n "${!v:-}" ]]; then COMMAND_LINE="$v=$(printf '%q' "${!v}") $COMMAND_LINE"; fi
