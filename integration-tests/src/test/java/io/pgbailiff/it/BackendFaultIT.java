@@ -59,17 +59,11 @@ class BackendFaultIT extends ProxyTestBase {
         try (Connection simple = proxy.connect("alice", null, "ApplicationName", "fault-simple", "preferQueryMode", "simple");
              Connection extended = proxy.connect("bob", null, "ApplicationName", "fault-extended", "prepareThreshold", "1");
              Connection idle = proxy.connect("alice", null, "ApplicationName", "fault-idle");
-             Connection bystander = proxy.connect("bob", null, "ApplicationName", "fault-bystander");
+             Bystander bystander = Bystander.open(proxy, "bob", "fault-bystander", 7);
              RawPgClient inTransaction = new RawPgClient(proxy.port());
-             Statement s = simple.createStatement(); Statement e = extended.createStatement();
-             Statement by = bystander.createStatement()) {
-            by.execute("BEGIN");
-            by.execute("CREATE TEMP TABLE kept (v int)");
-            by.execute("INSERT INTO kept VALUES (7)");
-            int bystanderPid = proxy.session("fault-bystander").backendPid();
-            inTransaction.send(RawPgClient.startupPacket(196608, Map.of("user", "bob", "database", "postgres",
-                    "application_name", "fault-in-transaction")));
-            inTransaction.readUntil('Z');
+             Statement s = simple.createStatement(); Statement e = extended.createStatement()) {
+            inTransaction.logIn(Map.of("user", "bob", "database", "postgres",
+                    "application_name", "fault-in-transaction"));
             inTransaction.send(RawPgClient.query("BEGIN; SELECT 1"));
             inTransaction.readUntil('Z');
             idle.createStatement().execute("SELECT 1");
@@ -96,16 +90,11 @@ class BackendFaultIT extends ProxyTestBase {
             SQLException idleError = assertThrows(SQLException.class, () -> idle.createStatement().execute("SELECT 1"));
             assertTrue(Set.of("57P01", "08006", "08003").contains(idleError.getSQLState()), idleError.getSQLState());
 
-            proxy.awaitSessions(l -> l.stream().allMatch(x -> "fault-bystander".equals(x.applicationName())), SOON,
-                    "the terminated sessions left the registry");
+            proxy.awaitSessions(bystander::isAloneIn, SOON, "the terminated sessions left the registry");
             try (Connection fresh = proxy.connect("alice", null, "ApplicationName", "fault-fresh")) {
                 assertTrue(fresh.createStatement().executeQuery("SELECT 1").next(), "new sessions work at once");
             }
-            assertEquals(bystanderPid, proxy.session("fault-bystander").backendPid());
-            ResultSet rs = by.executeQuery("SELECT v FROM kept");
-            assertTrue(rs.next());
-            assertEquals(7, rs.getInt(1), "the bystander's transaction is untouched");
-            by.execute("COMMIT");
+            bystander.assertUntouched();
         }
     }
 
@@ -149,9 +138,8 @@ class BackendFaultIT extends ProxyTestBase {
              Connection idle = ownProxy.connect("bob", null, "ApplicationName", mode + "-idle");
              RawPgClient inTransaction = new RawPgClient(ownProxy.port());
              Statement r = running.createStatement()) {
-            inTransaction.send(RawPgClient.startupPacket(196608, Map.of("user", "bob", "database", "postgres",
-                    "application_name", mode + "-in-transaction")));
-            inTransaction.readUntil('Z');
+            inTransaction.logIn(Map.of("user", "bob", "database", "postgres",
+                    "application_name", mode + "-in-transaction"));
             inTransaction.send(RawPgClient.query("BEGIN; SELECT 1"));
             inTransaction.readUntil('Z');
             CompletableFuture<SQLException> result = Async.execute(r, "SELECT pg_sleep(60) /* " + mode + "-running */");

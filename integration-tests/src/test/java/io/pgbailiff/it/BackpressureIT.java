@@ -24,8 +24,7 @@ class BackpressureIT extends ProxyTestBase {
         long received = 0;
         int rows = (int) (RESULT_BYTES / 1000);
         try (RawPgClient raw = new RawPgClient(proxy.port(), 32 * 1024)) {
-            raw.send(RawPgClient.startupPacket(196608, Map.of("user", "alice", "database", "postgres")));
-            raw.readUntil('Z');
+            raw.logIn(Map.of("user", "alice", "database", "postgres"));
             raw.send(RawPgClient.query("SELECT repeat('x', 1000) FROM generate_series(1, " + rows + ")"));
             byte[] chunk = new byte[256 * 1024];
             int dataRows = 0;

@@ -55,9 +55,8 @@ class ClientVanishesIT extends ProxyTestBase {
         String app = "vanish-raw";
         SessionSnapshot session;
         try (RawPgClient raw = new RawPgClient(proxy.port())) {
-            raw.send(RawPgClient.startupPacket(196608, Map.of("user", "alice", "database", "postgres",
-                    "application_name", app)));
-            raw.readUntil('Z');
+            raw.logIn(Map.of("user", "alice", "database", "postgres",
+                    "application_name", app));
             raw.send(RawPgClient.query("select pg_sleep(60) /* " + marker + " */"));
             session = proxy.awaitRunning(app, marker);
             // closed without a Terminate message

@@ -12,7 +12,6 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.ByteBuffer;
 import java.sql.Connection;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
@@ -78,12 +77,7 @@ class ConnectionStormIT extends ProxyTestBase {
     void twoThousandClientsConnectingAndLeavingAtOnceLeaveNothingBehind() throws Exception {
         int baselineFds = ProxyResources.openFileDescriptors();
         int errorsBefore = ProxyLogRecorder.errors().size();
-        try (Connection bystander = proxy.connect("bob", null, "ApplicationName", "storm-bystander");
-             Statement b = bystander.createStatement()) {
-            b.execute("BEGIN");
-            b.execute("CREATE TEMP TABLE kept (v int)");
-            b.execute("INSERT INTO kept VALUES (2000)");
-            int bystanderPid = proxy.session("storm-bystander").backendPid();
+        try (Bystander bystander = Bystander.open(proxy, "bob", "storm-bystander", 2000)) {
 
             Map<String, LongAdder> outcomes = new ConcurrentHashMap<>();
             CountDownLatch go = new CountDownLatch(1);
@@ -138,16 +132,11 @@ class ConnectionStormIT extends ProxyTestBase {
             List<ProxyLogRecorder.Line> errors = ProxyLogRecorder.errors();
             assertEquals(List.of(), errors.subList(errorsBefore, errors.size()), "pgbailiff logged no error");
 
-            proxy.awaitSessions(l -> l.stream().allMatch(s -> "storm-bystander".equals(s.applicationName())), SETTLE,
-                    "no storm session left in the registry");
+            proxy.awaitSessions(bystander::isAloneIn, SETTLE, "no storm session left in the registry");
             Waits.until(() -> BackendActivity.backendsOnDatabase(DATABASE) == 0, SETTLE,
                     () -> "no backend connection of the storm left; still " + BackendActivity.backendsOnDatabase(DATABASE));
 
-            assertEquals(bystanderPid, proxy.session("storm-bystander").backendPid());
-            ResultSet rs = b.executeQuery("SELECT v FROM kept");
-            assertTrue(rs.next());
-            assertEquals(2000, rs.getInt(1), "the bystander's transaction is untouched");
-            b.execute("COMMIT");
+            bystander.assertUntouched();
             try (Connection fresh = proxy.connect("alice", null, "dbname", DATABASE); Statement s = fresh.createStatement()) {
                 assertTrue(s.executeQuery("SELECT 1").next(), "pgbailiff serves after the storm");
             }

@@ -165,8 +165,7 @@ class ExtendedSessionControlIT extends ProxyTestBase {
     @Test
     void pipelineMixingLocalAndForwardedStatementsBeforeOneSync() throws Exception {
         try (RawPgClient raw = new RawPgClient(proxy.port())) {
-            raw.send(RawPgClient.startupPacket(196608, java.util.Map.of("user", "alice", "database", "postgres")));
-            raw.readUntil('Z');
+            raw.logIn(java.util.Map.of("user", "alice", "database", "postgres"));
             raw.send(RawPgClient.concat(
                     RawPgClient.parse("", "SELECT 1"), RawPgClient.bind("", ""), RawPgClient.describePortal(""), RawPgClient.execute(""),
                     RawPgClient.parse("", "SHOW SESSIONS"), RawPgClient.bind("", ""), RawPgClient.describePortal(""), RawPgClient.execute(""),

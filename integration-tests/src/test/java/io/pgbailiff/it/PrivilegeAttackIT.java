@@ -235,8 +235,7 @@ class PrivilegeAttackIT {
     private void attackWithRawSimpleQueries(String attacker, String app) throws Exception {
         List<String> outcomes = new ArrayList<>();
         try (RawPgClient raw = new RawPgClient(proxy.port())) {
-            raw.send(RawPgClient.startupPacket(196608, Map.of("user", attacker, "database", "postgres", "application_name", app)));
-            raw.readUntil('Z');
+            raw.logIn(Map.of("user", attacker, "database", "postgres", "application_name", app));
             for (String[] attack : attacks()) {
                 int audited = AuditRecorder.LINES.size();
                 Answer a = Answer.of(raw, attack[1]);
@@ -397,8 +396,7 @@ class PrivilegeAttackIT {
                 "CANCEL QUERY (SELECT query FROM [SHOW QUERIES] WHERE user_name = 'bob' LIMIT 1)");
         for (String user : List.of("alice", "signaller")) {
             try (RawPgClient raw = new RawPgClient(proxy.port())) {
-                raw.send(RawPgClient.startupPacket(196608, Map.of("user", user, "database", "postgres")));
-                raw.readUntil('Z');
+                raw.logIn(Map.of("user", user, "database", "postgres"));
                 for (String sql : reads) {
                     Answer a = Answer.of(raw, sql);
                     assertNoSecret(user + ": " + sql, a.toString());

@@ -16,8 +16,7 @@ class ProtocolEdgesIT extends ProxyTestBase {
     private static final Duration WAIT = Duration.ofSeconds(5);
     private static RawPgClient login(String app) throws Exception {
         RawPgClient raw = new RawPgClient(proxy.port());
-        raw.send(RawPgClient.startupPacket(196608, Map.of("user", "postgres", "database", "postgres", "application_name", app)));
-        raw.readUntil('Z');
+        raw.logIn(Map.of("user", "postgres", "database", "postgres", "application_name", app));
         return raw;
     }
 
@@ -57,8 +56,7 @@ class ProtocolEdgesIT extends ProxyTestBase {
     void cancelSessionWhileAResultStreamsEndsOnAMessageBoundary() throws Exception {
         try (RawPgClient raw = new RawPgClient(proxy.port(), 16 * 1024);
              Connection admin = proxy.connect("postgres"); Statement a = admin.createStatement()) {
-            raw.send(RawPgClient.startupPacket(196608, Map.of("user", "alice", "database", "postgres", "application_name", "edge-stream")));
-            raw.readUntil('Z');
+            raw.logIn(Map.of("user", "alice", "database", "postgres", "application_name", "edge-stream"));
             raw.send(RawPgClient.query("SELECT repeat('y', 3000) FROM generate_series(1, 200000)"));
             RawPgClient.Message first = raw.readUntil('D');
             assertEquals('D', first.type());

@@ -1,8 +1,6 @@
 package io.pgbailiff.it;
 
 import ch.qos.logback.classic.Level;
-import io.pgbailiff.adminsql.SessionSnapshot;
-import io.pgbailiff.adminsql.SessionStatus;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -53,12 +51,7 @@ class ProtocolFuzzIT extends ProxyTestBase {
         int baselineFds = ProxyResources.openFileDescriptors();
         int errorsBefore = ProxyLogRecorder.errors().size();
 
-        try (Connection bystander = proxy.connect("bob", null, "ApplicationName", BYSTANDER);
-             Statement b = bystander.createStatement()) {
-            b.execute("BEGIN");
-            b.execute("CREATE TEMP TABLE kept (v int)");
-            b.execute("INSERT INTO kept VALUES (42)");
-            int bystanderPid = proxy.session(BYSTANDER).backendPid();
+        try (Bystander bystander = Bystander.open(proxy, "bob", BYSTANDER, 42)) {
 
             ProtocolFuzzer.Stats stats = quietly(() -> ProtocolFuzzer.fuzz(
                     new ProtocolFuzzer.Target("127.0.0.1", proxy.port(), "alice", DATABASE, "fuzz"), seed, cases,
@@ -73,8 +66,7 @@ class ProtocolFuzzIT extends ProxyTestBase {
             List<ProxyLogRecorder.Line> errors = ProxyLogRecorder.errors();
             assertEquals(List.of(), errors.subList(errorsBefore, errors.size()), "pgbailiff logged no error");
 
-            proxy.awaitSessions(l -> l.stream().allMatch(s -> BYSTANDER.equals(s.applicationName())), SETTLE,
-                    "no fuzz session left in the registry");
+            proxy.awaitSessions(bystander::isAloneIn, SETTLE, "no fuzz session left in the registry");
             Waits.until(() -> BackendActivity.backendsOnDatabase(DATABASE) == 0, SETTLE,
                     () -> "no backend connection of the fuzz left open; still " + BackendActivity.backendsOnDatabase(DATABASE));
 
@@ -84,13 +76,7 @@ class ProtocolFuzzIT extends ProxyTestBase {
                 assertEquals("still serving", rs.getString(1));
             }
 
-            SessionSnapshot after = proxy.session(BYSTANDER);
-            assertEquals(bystanderPid, after.backendPid(), "the bystander kept its backend connection");
-            assertEquals(SessionStatus.IDLE_IN_TRANSACTION, after.status(), "and its open transaction");
-            ResultSet rs = b.executeQuery("SELECT v FROM kept");
-            assertTrue(rs.next());
-            assertEquals(42, rs.getInt(1), "what the bystander wrote in its transaction is still there");
-            b.execute("COMMIT");
+            bystander.assertUntouched();
         }
         proxy.awaitSessions(List::isEmpty, SETTLE, "every session ended");
         Waits.until(() -> ProxyResources.openFileDescriptors() <= baselineFds + 5, SETTLE,
@@ -104,8 +90,7 @@ class ProtocolFuzzIT extends ProxyTestBase {
     @Test
     void terminateIsAnsweredByAQuietClose() throws Exception {
         try (RawPgClient raw = new RawPgClient(proxy.port())) {
-            raw.send(RawPgClient.startupPacket(196608, java.util.Map.of("user", "alice", "database", "postgres")));
-            raw.readUntil('Z');
+            raw.logIn(java.util.Map.of("user", "alice", "database", "postgres"));
             raw.send(RawPgClient.message('X', new byte[0]));
             raw.setTimeout(5000);
             assertEquals(-1, raw.readByte(), "nothing after Terminate but the end of the stream");
@@ -120,8 +105,7 @@ class ProtocolFuzzIT extends ProxyTestBase {
     void aProtocolErrorWhileAResultStreamsLeavesTheStreamWellFormed() throws Exception {
         byte[] got;
         try (RawPgClient raw = new RawPgClient(proxy.port(), 32 * 1024)) {
-            raw.send(RawPgClient.startupPacket(196608, java.util.Map.of("user", "alice", "database", "postgres")));
-            raw.readUntil('Z');
+            raw.logIn(java.util.Map.of("user", "alice", "database", "postgres"));
             raw.send(RawPgClient.query("SELECT repeat('x', 1000) FROM generate_series(1, 100000)"));
             Thread.sleep(1000); // the result fills the socket buffers and the proxy's write buffer
             raw.send(new byte[] {'Q', (byte) 0x7f, (byte) 0xff, (byte) 0xff, (byte) 0xff});

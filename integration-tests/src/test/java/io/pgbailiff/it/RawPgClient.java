@@ -136,6 +136,13 @@ public final class RawPgClient implements AutoCloseable {
         return r;
     }
 
+    /** Starts up with protocol 3.0 and {@code params} (trust authentication) and reads up to the first ReadyForQuery. */
+    public RawPgClient logIn(Map<String, String> params) throws IOException {
+        send(startupPacket(196608, params));
+        readUntil('Z');
+        return this;
+    }
+
     public void send(byte[] bytes) throws IOException {
         out.write(bytes);
         out.flush();

@@ -113,8 +113,7 @@ class SlowReaderIT extends ProxyTestBase {
     /** Runs a statement as a superuser on a connection of its own and returns its command tag. */
     private static String commandTag(String sql) throws IOException {
         try (RawPgClient admin = new RawPgClient(proxy.port())) {
-            admin.send(RawPgClient.startupPacket(196608, Map.of("user", "postgres", "database", "postgres")));
-            admin.readUntil('Z');
+            admin.logIn(Map.of("user", "postgres", "database", "postgres"));
             admin.send(RawPgClient.query(sql));
             RawPgClient.Message complete = admin.readUntil('C');
             admin.readUntil('Z');
@@ -123,8 +122,7 @@ class SlowReaderIT extends ProxyTestBase {
     }
 
     private static Stream start(RawPgClient raw, String app) throws IOException {
-        raw.send(RawPgClient.startupPacket(196608, Map.of("user", "bob", "database", "postgres", "application_name", app)));
-        raw.readUntil('Z');
+        raw.logIn(Map.of("user", "bob", "database", "postgres", "application_name", app));
         raw.send(RawPgClient.query(GIGABYTE));
         proxy.awaitRunning(app, "generate_series(1, 1000000)");
         return new Stream(raw.input());
