@@ -80,8 +80,7 @@ public final class AdminExecutor {
         }
         targets.forEach((id, s) -> {
             if (s == null) {
-                env.directory().unmatched(Action.INTERRUPT, new SessionId(id.getMostSignificantBits(), id.getLeastSignificantBits()),
-                        id.toString());
+                env.directory().unmatched(Action.INTERRUPT, VirtualTable.sessionId(id), id.toString());
             }
         });
         if (q.plan().callsInterrupt && targets.isEmpty()) {

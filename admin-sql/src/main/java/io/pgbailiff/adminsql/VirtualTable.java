@@ -63,6 +63,10 @@ enum VirtualTable {
         return new UUID(id.high(), id.low());
     }
 
+    static SessionId sessionId(UUID uuid) {
+        return new SessionId(uuid.getMostSignificantBits(), uuid.getLeastSignificantBits());
+    }
+
     /** The sessions this caller may see, in id order. */
     static List<SessionSnapshot> visible(Env env, boolean all, AdminStatement.Scope scope) {
         List<SessionSnapshot> out = new ArrayList<>();
