@@ -1,5 +1,6 @@
 package io.pgbailiff.it;
 
+import io.pgbailiff.adminsql.SessionSnapshot;
 import io.pgbailiff.adminsql.SessionStatus;
 import org.junit.jupiter.api.Test;
 
@@ -50,6 +51,44 @@ class ProtocolEdgesIT extends ProxyTestBase {
             assertTrue(new String(row.body()).endsWith("2"), row.toString());
             raw.readUntil('Z');
         }
+    }
+
+    /**
+     * Queries a client sends in the same write as its StartupMessage reach pgbailiff before its
+     * backend connection exists. They are held until the session is ready, then handled like any
+     * other: answered in order, a session-control statement by pgbailiff, every statement counted,
+     * and the client is read again afterwards.
+     */
+    @Test
+    void queriesPipelinedBehindTheStartupMessageAreHandledOnceTheSessionIsReady() throws Exception {
+        try (RawPgClient raw = new RawPgClient(proxy.port())) {
+            raw.send(RawPgClient.concat(
+                    RawPgClient.startupPacket(196608, Map.of("user", "alice", "database", "postgres",
+                            "application_name", "edge-early")),
+                    RawPgClient.query("SELECT 'first'"),
+                    RawPgClient.query("SELECT application_name FROM [SHOW SESSIONS] WHERE application_name = 'edge-early'")));
+            raw.readUntil('Z');
+            assertEquals("first", rowText(raw.readUntil('D')));
+            raw.readUntil('Z');
+            assertEquals("edge-early", rowText(raw.readUntil('D')), "answered by pgbailiff, which knows the session");
+            raw.readUntil('Z');
+            raw.send(RawPgClient.query("SELECT 'after'"));
+            assertEquals("after", rowText(raw.readUntil('D')), "the client connection is read again");
+            raw.readUntil('Z');
+            SessionSnapshot session = proxy.session("edge-early");
+            assertEquals(SessionStatus.IDLE, session.status());
+            assertEquals("SELECT 'after'", session.lastActiveQuery());
+            assertEquals(3, session.statementCount(), "the two pipelined statements and the last one are counted");
+        }
+    }
+
+    /** The single text value of a one-column DataRow. */
+    private static String rowText(RawPgClient.Message dataRow) {
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(dataRow.body());
+        assertEquals(1, b.getShort(), "one column");
+        byte[] value = new byte[b.getInt()];
+        b.get(value);
+        return new String(value, java.nio.charset.StandardCharsets.UTF_8);
     }
 
     @Test

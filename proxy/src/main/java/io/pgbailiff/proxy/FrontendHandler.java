@@ -58,10 +58,11 @@ import java.util.concurrent.TimeUnit;
  *        │                 57P03 while shutting down)
  *        ▼
  *   CONNECTING ──connect fails / times out──▶ FATAL 08006, close
- *        │ connected (and TLS negotiated per --backend-tls): StartupMessage and anything held sent on
+ *        │ connected (and TLS negotiated per --backend-tls): StartupMessage sent on
  *        ▼
- *  AUTHENTICATING ── relay R/p exchanges; BackendKeyData swapped for pgbailiff's own
- *        │ first ReadyForQuery: session registered
+ *  AUTHENTICATING ── relay R/p exchanges; BackendKeyData swapped for pgbailiff's own; any other
+ *        │                client message, from CONNECTING on, held
+ *        │ first ReadyForQuery: session registered, held messages dispatched as in READY
  *        ▼
  *      READY ── relay both ways, session kept current from Q/P/B/E/C/S/F and Z/S;
  *        │      session-control statements answered here, in order with the backend's answers
@@ -111,11 +112,12 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
     private Session session;
     private CancelKeys.BackendKey backendKey;
     private CancelKeys.Entry clientKey;
-    /** Client messages that arrived while the backend connection was being opened. */
-    private List<Object> pendingToBackend;
     private boolean authenticationRequested;
     private boolean backendSentFatal;
-    /** Client messages held back while a cancel pgbailiff sent is on its way to the backend. */
+    /**
+     * Client messages held back: those sent before the session is ready, and those sent while a
+     * cancel pgbailiff sent is on its way to the backend.
+     */
     private ArrayDeque<Object> held;
     /** Queries pgbailiff sent the backend itself, oldest first, whose replies are not the client's. */
     private final ArrayDeque<InternalQuery> internalQueries = new ArrayDeque<>(1);
@@ -187,8 +189,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
         }
         switch (state) {
             case AWAITING_STARTUP -> onStartupPacket((StartupPacket) msg);
-            case CONNECTING -> holdUntilBackendConnected(msg);
-            case AUTHENTICATING -> toBackend(msg);
+            case CONNECTING, AUTHENTICATING -> duringStartUp(msg);
             case READY -> dispatch(msg);
             case CLOSED -> ReferenceCountUtil.release(msg);
         }
@@ -338,30 +339,28 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
         state = State.AUTHENTICATING;
         backend.write(PgEncoder.startupMessage(backend.alloc(), startup.protocolVersion(), startup.parameters()),
                 backend.voidPromise());
-        List<Object> pending = pendingToBackend;
-        pendingToBackend = null;
-        if (pending != null) {
-            for (Object msg : pending) {
-                toBackend(msg);
-            }
-        }
         backend.flush();
-        if (pending != null && backend.isWritable()) {
-            client.config().setAutoRead(true);
-        }
     }
 
     /**
-     * A client message that arrived before the backend connection was ready. Clients wait for the
-     * authentication request before they send anything more, so this is rare; reading stops
-     * until the backend is connected, which bounds what is held to what has already been read.
+     * A client message before the session is ready. Authentication responses and Terminate go to
+     * the backend once it is connected. Anything else, such as a query pipelined behind the
+     * StartupMessage, is held and dispatched like any message once the session is ready, so a
+     * session-control statement is answered by pgbailiff and every statement is tracked. Clients
+     * wait for the authentication exchange to end before sending more, so holding is rare; reading
+     * stops meanwhile, which bounds what is held to what has already been read.
      */
-    private void holdUntilBackendConnected(Object msg) {
-        if (pendingToBackend == null) {
-            pendingToBackend = new ArrayList<>();
+    private void duringStartUp(Object msg) {
+        if (state == State.AUTHENTICATING && msg instanceof PgFrame frame
+                && (frame.type() == FrontendMessage.PASSWORD || frame.type() == FrontendMessage.TERMINATE)) {
+            toBackend(frame);
+            return;
+        }
+        if (held == null) {
+            held = new ArrayDeque<>();
             client.config().setAutoRead(false);
         }
-        pendingToBackend.add(msg);
+        held.add(msg);
     }
 
     /**
@@ -727,7 +726,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
 
     /** A Sync that the backend answers: not one a COPY swallows, nor one after only local answers. */
     private boolean passSync() {
-        if (syncsAbsorbedByCopy > 0 || (localSinceSync && !forwardedSinceSync)) {
+        if (syncsAbsorbedByCopy > 0 || onlyAnsweredLocallySinceSync()) {
             return false;
         }
         localSinceSync = false;
@@ -738,7 +737,12 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
 
     /** A Flush the backend must see: anything since the last Sync went to it. */
     private boolean passFlush() {
-        return !(localSinceSync && !forwardedSinceSync);
+        return !onlyAnsweredLocallySinceSync();
+    }
+
+    /** Everything since the client's last Sync was answered by pgbailiff: the backend has nothing to sync or flush. */
+    private boolean onlyAnsweredLocallySinceSync() {
+        return localSinceSync && !forwardedSinceSync;
     }
 
     private void handleSync(PgFrame frame) {
@@ -1129,6 +1133,10 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
         state = State.READY;
         cancelStartupTimer();
         proxy.registry().add(session);
+        if (held != null) {
+            // after the ReadyForQuery being handled now has been passed to the client
+            client.eventLoop().execute(this::releaseHeld);
+        }
         if (idleTimeoutsOn()) {
             lastActivityNanos = System.nanoTime();
             scheduleIdleCheck(minIdleTimeoutNanos());
@@ -1331,10 +1339,6 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
             log.debug("session {} closing mid-statement: cancelling it on the backend", session.id());
             proxy.canceller().cancel(client.eventLoop(), backendKey);
         }
-        if (pendingToBackend != null) {
-            pendingToBackend.forEach(ReferenceCountUtil::release);
-            pendingToBackend = null;
-        }
         if (held != null) {
             held.forEach(ReferenceCountUtil::release);
             held = null;
@@ -1515,7 +1519,9 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
                 return;
             }
             if (held != null) {
+                // held again behind what was just forwarded, which must reach the backend for that to end
                 held.addAll(messages);
+                backend.flush();
                 return;
             }
         }
