@@ -30,6 +30,9 @@ class DataRowWriterTest {
                     } else if (v instanceof byte[] binary) {
                         writer.binaryValue(binary);
                         values.add(binary);
+                    } else if (v instanceof Long integer) {
+                        writer.integerValue(integer);
+                        values.add(Long.toString(integer).getBytes(StandardCharsets.US_ASCII));
                     } else {
                         writer.textValue((CharSequence) v);
                         values.add(v.toString().getBytes(StandardCharsets.UTF_8));
@@ -51,6 +54,19 @@ class DataRowWriterTest {
     void asciiNullAndBinaryValues() {
         assertRowsEncodeAsPgEncoderDoes(List.of(
                 Arrays.asList("node 1", null, new byte[] {0, 1, -1}, "", new StringBuilder("2026-11-21 07:18:46.393807+00"))));
+    }
+
+    @Test
+    void integersAsLongToStringWritesThem() {
+        assertRowsEncodeAsPgEncoderDoes(List.of(
+                List.of(0L, 7L, -7L, 10L, 1_000_000L, Long.MAX_VALUE, Long.MIN_VALUE, -1L, "after"),
+                List.of(Long.MIN_VALUE, "x".repeat(600), Long.MAX_VALUE)));
+    }
+
+    @Test
+    void asciiPrefixThenOtherCharacters() {
+        assertRowsEncodeAsPgEncoderDoes(List.of(
+                List.of("abc\u00e9def", "\u00e9", "ascii then \u20ac then ascii", new StringBuilder("x\uD83D\uDE00"))));
     }
 
     @Test
