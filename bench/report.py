@@ -316,16 +316,27 @@ def show_sessions(out, recs, summary):
     if not show:
         return
     out.append("## SHOW SESSIONS latency (simple query, raw protocol client, rows read)\n")
-    out.append("| open sessions | rows | tries | p50 ms | p99 ms | max ms | mean ms |")
-    out.append("|--:|--:|--:|--:|--:|--:|--:|")
+    out.append("| statement | through | open sessions | rows | tries | p50 ms | p99 ms | max ms | mean ms |")
+    out.append("|---|---|--:|--:|--:|--:|--:|--:|--:|")
     for r in show:
-        out.append(f"| {int(r['count'])} | {int(r['rows'])} | {int(r['n'])} | {r['p50_us'] / 1000:.2f} | "
-                   f"{r['p99_us'] / 1000:.2f} | {r['max_us'] / 1000:.2f} | {r['mean_us'] / 1000:.2f} |")
+        statement = str(r.get("statement", "SHOW+SESSIONS")).replace("+", " ")
+        through = "PostgreSQL, direct" if r["label"] == "postgres" else "pgbailiff"
+        out.append(f"| `{statement}` | {through} | {int(r['count'])} | {int(r['rows'])} | {int(r['n'])} | "
+                   f"{r['p50_us'] / 1000:.2f} | {r['p99_us'] / 1000:.2f} | {r['max_us'] / 1000:.2f} | {r['mean_us'] / 1000:.2f} |")
     out.append("")
-    at = [r for r in show if r["count"] == 1000] or show[:1]
+    out.append("The two statements run one after the other with the same sessions open: PostgreSQL's own listing of its "
+               "sessions is the reference for what such a listing costs on this machine.\n")
+    ours = [r for r in show if r["label"] != "postgres"]
+    at = [r for r in ours if r["count"] == 1000] or ours[:1]
+    if not at:
+        return
     r = at[0]
+    direct = [d for d in show if d["label"] == "postgres" and d["count"] == r["count"]]
+    reference = (f"; PostgreSQL's pg_stat_activity: {direct[0]['p99_us'] / 1000:.2f} (p50 {direct[0]['p50_us'] / 1000:.2f})"
+                 if direct else "")
     summary.append(f"| SHOW SESSIONS with {int(r['count'])} sessions, p99 ms | < {T_SHOW_MS:g} | "
-                   f"{r['p99_us'] / 1000:.2f} (p50 {r['p50_us'] / 1000:.2f}) | – | {verdict(r['p99_us'] / 1000 < T_SHOW_MS, r['p99_us'] / 1000, T_SHOW_MS, False)} |")
+                   f"{r['p99_us'] / 1000:.2f} (p50 {r['p50_us'] / 1000:.2f}){reference} | – | "
+                   f"{verdict(r['p99_us'] / 1000 < T_SHOW_MS, r['p99_us'] / 1000, T_SHOW_MS, False)} |")
 
 
 def cancel(out, recs, summary):

@@ -463,9 +463,10 @@ memory_part() {
 }
 
 show_part() {
-    log "SHOW SESSIONS with $SHOW_COUNT open sessions"
+    log "SHOW SESSIONS with $SHOW_COUNT open sessions, then pg_stat_activity straight to PostgreSQL"
     bench_java io.pgbailiff.bench.IdleSessions --port "$BAILIFF_PORT" --pid "$BAILIFF_PID" --label pgbailiff-show \
-        --counts "$SHOW_COUNT" --show-sessions 1000 --warmup 50 | grep '^show_sessions' | tee -a "$OUT_DIR/java.txt" >&2
+        --counts "$SHOW_COUNT" --show-sessions 1000 --warmup 50 --direct-port "$PG_PORT" \
+        | grep '^show_sessions' | tee -a "$OUT_DIR/java.txt" >&2
 }
 
 copy_part() {

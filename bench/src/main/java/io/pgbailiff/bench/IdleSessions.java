@@ -23,7 +23,10 @@ import java.util.regex.Pattern;
  * proxy process's resident memory ({@code VmRSS}); the marginal cost is the growth over the
  * baseline taken after a warm-up, divided by the number of sessions. For a JVM ({@code --jvm})
  * a full GC is requested with jcmd before each reading, and the live heap is reported as well.
- * With {@code --show-sessions N} it times N {@code SHOW SESSIONS} round trips at each step.
+ * With {@code --show-sessions N} it times N {@code SHOW SESSIONS} round trips at each step; with
+ * {@code --direct-port P} as well, it times PostgreSQL's own listing of its sessions, {@code SELECT *
+ * FROM pg_stat_activity} straight to the server on that port, after them: the same sessions are
+ * open, as every session through the proxy has its backend.
  *
  * <p>Prints one {@code key=value} line per figure, prefixed {@code idle} or {@code show_sessions}.
  */
@@ -46,6 +49,7 @@ public final class IdleSessions {
                 .sorted().distinct().toArray();
         int showIterations = Integer.parseInt(a.getOrDefault("show-sessions", "0"));
         int warmup = Integer.parseInt(a.getOrDefault("warmup", "500"));
+        int directPort = Integer.parseInt(a.getOrDefault("direct-port", "0"));
         int threads = Integer.parseInt(a.getOrDefault("threads", "8"));
         // An idle session is one that has done something: PgBouncer gives a client its server
         // connection only at its first statement, and then keeps it for the session.
@@ -65,7 +69,9 @@ public final class IdleSessions {
             Map<String, Long> baseHistogram = histogram ? histogram(pid) : Map.of();
 
             List<RawPg> sessions = new ArrayList<>();
-            try (RawPg control = showIterations > 0 ? RawPg.connect(host, port, user, database, "bench-control") : null) {
+            try (RawPg control = showIterations > 0 ? RawPg.connect(host, port, user, database, "bench-control") : null;
+                 RawPg direct = showIterations > 0 && directPort > 0
+                         ? RawPg.connect(host, directPort, user, database, "bench-control") : null) {
                 for (int count : counts) {
                     long t0 = System.nanoTime();
                     sessions.addAll(open(pool, host, port, user, database, firstQuery, count - sessions.size()));
@@ -86,7 +92,7 @@ public final class IdleSessions {
                         printHistogramDiff(label, count, baseHistogram, histogram(pid));
                     }
                     if (control != null) {
-                        showSessions(control, label, count, showIterations);
+                        showSessions(control, direct, label, count, showIterations);
                     }
                 }
             } finally {
@@ -97,22 +103,44 @@ public final class IdleSessions {
         }
     }
 
-    private static void showSessions(RawPg control, String label, int count, int iterations) throws IOException {
-        int rows = 0;
+    private static final String SHOW_SESSIONS = "SHOW SESSIONS";
+    private static final String PG_STAT_ACTIVITY = "SELECT * FROM pg_stat_activity";
+
+    /**
+     * Times the proxy's listing and then, if {@code direct} is given, PostgreSQL's own. One after
+     * the other rather than in turns: each PostgreSQL listing takes a few milliseconds of CPU, which
+     * in turns would slow the proxy's next one down on a machine of two cores.
+     */
+    private static void showSessions(RawPg control, RawPg direct, String label, int count, int iterations)
+            throws IOException {
+        timeListing(control, SHOW_SESSIONS, label, count, iterations);
+        if (direct != null) {
+            timeListing(direct, PG_STAT_ACTIVITY, "postgres", count, iterations);
+        }
+    }
+
+    private static void timeListing(RawPg connection, String statement, String label, int count, int iterations)
+            throws IOException {
         // half as many untimed first: both JVMs compile the listing and reading code by then
         for (int i = 0; i < Math.max(10, iterations / 2); i++) {
-            rows = control.query("SHOW SESSIONS");
+            connection.query(statement);
         }
         long[] micros = new long[iterations];
+        int rows = 0;
         for (int i = 0; i < iterations; i++) {
             long t0 = System.nanoTime();
-            rows = control.query("SHOW SESSIONS");
+            rows = connection.query(statement);
             micros[i] = (System.nanoTime() - t0) / 1000;
         }
+        printLatencies(label, statement, count, rows, micros);
+    }
+
+    private static void printLatencies(String label, String statement, int count, int rows, long[] micros) {
         Arrays.sort(micros);
-        System.out.printf("show_sessions label=%s count=%d rows=%d n=%d p50_us=%d p99_us=%d max_us=%d mean_us=%.0f%n",
-                label, count, rows, iterations, Stats.percentile(micros, 50), Stats.percentile(micros, 99),
-                micros[iterations - 1], Arrays.stream(micros).average().orElse(0));
+        System.out.printf("show_sessions label=%s statement=%s count=%d rows=%d n=%d p50_us=%d p99_us=%d max_us=%d"
+                        + " mean_us=%.0f%n",
+                label, statement.replace(' ', '+'), count, rows, micros.length, Stats.percentile(micros, 50),
+                Stats.percentile(micros, 99), micros[micros.length - 1], Arrays.stream(micros).average().orElse(0));
     }
 
     private static final Pattern NMT_CATEGORY = Pattern.compile(
