@@ -2,6 +2,7 @@ package io.pgbailiff.it;
 
 import io.pgbailiff.adminsql.SessionStatus;
 import org.junit.jupiter.api.Test;
+import org.postgresql.util.PGInterval;
 
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -9,6 +10,8 @@ import java.sql.ResultSetMetaData;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -205,6 +208,61 @@ class SessionControlIT extends ProxyTestBase {
             assertTrue(Duration.ofNanos(System.nanoTime() - start).toMillis() < 3000);
             assertTrue(v.executeQuery("SELECT 1").next(), "the connection is kept");
         }
+    }
+
+    @Test
+    void startTimesAndElapsedTimesAreThoseOfTheRunningStatementAndItsTransaction() throws Exception {
+        try (Connection victim = simple("bob", "times-victim"); Connection admin = simple("postgres", "times-admin");
+             Statement v = victim.createStatement(); Statement a = admin.createStatement()) {
+            Instant beforeBegin = Instant.now();
+            v.execute("BEGIN");
+            Thread.sleep(200);
+            Instant beforeQuery = Instant.now();
+            var result = Async.execute(v, "SELECT pg_sleep(30)");
+            proxy.awaitRunning("times-victim", "SELECT pg_sleep(30)");
+            Instant running = Instant.now();
+            Thread.sleep(100);
+
+            ResultSet rs = a.executeQuery("SELECT active_query_start, session_start FROM [SHOW SESSIONS]"
+                    + " WHERE application_name = 'times-victim'");
+            assertTrue(rs.next());
+            Instant queryStart = rs.getTimestamp(1).toInstant();
+            assertBetween(beforeQuery, queryStart, running, "active_query_start");
+            assertTrue(rs.getTimestamp(2).toInstant().isBefore(beforeBegin), "session_start");
+
+            rs = a.executeQuery("SELECT start, query_id FROM [SHOW QUERIES] WHERE query = 'SELECT pg_sleep(30)'");
+            assertTrue(rs.next());
+            assertEquals(queryStart, rs.getTimestamp(1).toInstant(), "SHOW QUERIES and SHOW SESSIONS agree");
+            String queryId = rs.getString(2);
+
+            Instant asked = Instant.now();
+            rs = a.executeQuery("SELECT server_query_elapsed_time, server_transaction_elapsed_time"
+                    + " FROM md_active_server_connections() WHERE client_query = 'SELECT pg_sleep(30)'");
+            Instant answered = Instant.now();
+            assertTrue(rs.next());
+            Duration query = seconds(rs.getObject(1, PGInterval.class));
+            Duration transaction = seconds(rs.getObject(2, PGInterval.class));
+            assertTrue(query.compareTo(Duration.between(running, asked)) >= 0
+                    && query.compareTo(Duration.between(beforeQuery, answered)) <= 0, "query elapsed " + query);
+            assertTrue(transaction.compareTo(Duration.between(beforeBegin, answered)) <= 0
+                    && transaction.minus(query).compareTo(Duration.ofMillis(150)) >= 0,
+                    "the transaction began at BEGIN, before the statement: " + transaction + " against " + query);
+
+            a.execute("CANCEL QUERY '" + queryId + "'");
+            assertEquals("57014", result.get(3, TimeUnit.SECONDS).getSQLState());
+            v.execute("ROLLBACK");
+        }
+    }
+
+    private static void assertBetween(Instant from, Instant actual, Instant to, String what) {
+        // timestamptz has microseconds; the bounds are truncated alike
+        assertFalse(actual.isBefore(from.truncatedTo(ChronoUnit.MICROS)) || actual.isAfter(to), what + " " + actual
+                + " is not between " + from + " and " + to);
+    }
+
+    private static Duration seconds(PGInterval interval) {
+        return Duration.ofNanos(Math.round(((interval.getDays() * 24L + interval.getHours()) * 3600L
+                + interval.getMinutes() * 60L + interval.getSeconds()) * 1e9));
     }
 
     @Test

@@ -159,8 +159,8 @@ public final class ProxyMetrics implements AutoCloseable {
         backendConnect.record(nanos, TimeUnit.NANOSECONDS);
     }
 
-    void statementCompleted(long micros) {
-        statements.record(micros, TimeUnit.MICROSECONDS);
+    void statementCompleted(long nanos) {
+        statements.record(nanos, TimeUnit.NANOSECONDS);
     }
 
     /** Keeps a closing session's totals in the counters after it leaves the registry. */

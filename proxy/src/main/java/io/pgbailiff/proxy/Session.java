@@ -28,20 +28,28 @@ import java.util.Map;
  */
 public final class Session {
 
-    /** A published, immutable view of the changing part of a session. */
-    record Activity(SessionStatus status, String activeQuery, long activeQueryStartMicros, long activeQuerySequence,
-                    String lastQuery, long transactionStartMicros, long transactionCount, long statementCount) {
+    /**
+     * A published, immutable view of the changing part of a session. Start times are
+     * {@link System#nanoTime} readings, {@link #NO_TIME} when there is none: durations then do not
+     * move when the wall clock is set, and a statement reads the monotonic clock, which is cheaper.
+     * A snapshot turns them into wall-clock times.
+     */
+    record Activity(SessionStatus status, String activeQuery, long activeQueryStartNanos, long activeQuerySequence,
+                    String lastQuery, long transactionStartNanos, long transactionCount, long statementCount) {
     }
+
+    /** No start time: {@link System#nanoTime} can return any long, but not this one in practice. */
+    private static final long NO_TIME = Long.MIN_VALUE;
 
     private static final class Request {
         boolean extended;
         String sql;
-        final long startMicros;
+        final long startNanos;
         final long sequence;
 
-        Request(String sql, long startMicros, long sequence) {
+        Request(String sql, long startNanos, long sequence) {
             this.sql = sql;
-            this.startMicros = startMicros;
+            this.startNanos = startNanos;
             this.sequence = sequence;
         }
     }
@@ -78,7 +86,7 @@ public final class Session {
     private volatile boolean superuser;
     /** The statement a cancel sent by pgbailiff is on its way to, 0 when none. */
     private volatile long cancellingSequence;
-    private volatile Activity activity = new Activity(SessionStatus.IDLE, null, 0, 0, null, 0, 0, 0);
+    private volatile Activity activity = new Activity(SessionStatus.IDLE, null, NO_TIME, 0, null, NO_TIME, 0, 0);
     @SuppressWarnings("unused") // written through BYTES_FROM_CLIENT
     private long bytesFromClient;
     @SuppressWarnings("unused") // written through BYTES_TO_CLIENT
@@ -92,7 +100,7 @@ public final class Session {
     private Request openExtended;
     private byte transactionStatus = 'I';
     private long nextSequence = 1;
-    private long transactionStartMicros;
+    private long transactionStartNanos = NO_TIME;
     private long transactionCount;
     private long statementCount;
     private String lastQuery;
@@ -142,7 +150,7 @@ public final class Session {
     void onInternalReadyForQuery(byte status) {
         transactionStatus = status;
         if (status == 'I') {
-            transactionStartMicros = 0;
+            transactionStartNanos = NO_TIME;
         }
         publish();
     }
@@ -181,7 +189,7 @@ public final class Session {
     }
 
     void onQuery(String sql) {
-        inFlight.add(new Request(sql, nowMicros(), nextSequence++));
+        inFlight.add(new Request(sql, System.nanoTime(), nextSequence++));
         publish();
     }
 
@@ -202,7 +210,7 @@ public final class Session {
     void onExecute(String portal) {
         String sql = portals.get(portal);
         if (openExtended == null) {
-            openExtended = new Request(sql, nowMicros(), nextSequence++);
+            openExtended = new Request(sql, System.nanoTime(), nextSequence++);
             openExtended.extended = true;
             inFlight.add(openExtended);
             publish();
@@ -220,12 +228,12 @@ public final class Session {
         if (openExtended != null) {
             openExtended = null;
         } else {
-            inFlight.add(new Request(null, nowMicros(), nextSequence++));
+            inFlight.add(new Request(null, System.nanoTime(), nextSequence++));
         }
     }
 
     void onFunctionCall() {
-        inFlight.add(new Request("<function call>", nowMicros(), nextSequence++));
+        inFlight.add(new Request("<function call>", System.nanoTime(), nextSequence++));
         publish();
     }
 
@@ -235,17 +243,17 @@ public final class Session {
         transactionStatus = status;
         if (done != null && done.sql != null) {
             statementCount++;
-            metrics.statementCompleted(nowMicros() - done.startMicros);
+            metrics.statementCompleted(System.nanoTime() - done.startNanos);
             lastQuery = done.sql;
             if (previous == 'I') {
                 transactionCount++;
                 if (status != 'I') {
-                    transactionStartMicros = done.startMicros;
+                    transactionStartNanos = done.startNanos;
                 }
             }
         }
         if (status == 'I') {
-            transactionStartMicros = 0;
+            transactionStartNanos = NO_TIME;
         }
         publish();
     }
@@ -301,17 +309,18 @@ public final class Session {
 
     void onClosed() {
         Activity a = activity;
-        activity = new Activity(SessionStatus.CLOSED, null, 0, 0, a.lastQuery(), 0, a.transactionCount(), a.statementCount());
+        activity = new Activity(SessionStatus.CLOSED, null, NO_TIME, 0, a.lastQuery(), NO_TIME, a.transactionCount(),
+                a.statementCount());
     }
 
     private void publish() {
         Request running = running();
         SessionStatus status;
-        long txStart = transactionStartMicros;
+        long txStart = transactionStartNanos;
         if (running != null) {
             status = SessionStatus.ACTIVE;
             if (transactionStatus == 'I') {
-                txStart = running.startMicros;
+                txStart = running.startNanos;
             }
         } else {
             status = switch (transactionStatus) {
@@ -322,29 +331,29 @@ public final class Session {
         }
         activity = new Activity(status,
                 running == null ? null : running.sql,
-                running == null ? 0 : running.startMicros,
+                running == null ? NO_TIME : running.startNanos,
                 running == null ? 0 : running.sequence,
                 lastQuery, txStart, transactionCount, statementCount);
     }
 
     public SessionSnapshot snapshot() {
+        return snapshot(Instant.now(), System.nanoTime());
+    }
+
+    /** The session as it is now, its start times set against one reading of both clocks, {@code now} and {@code nowNanos}. */
+    SessionSnapshot snapshot(Instant now, long nowNanos) {
         Activity a = activity;
         return new SessionSnapshot(nodeId & 0xffffffffL, id, userName, databaseName, applicationName,
                 clientAddress,
-                authenticationMethod, tls, start, a.status(), a.activeQuery(), instant(a.activeQueryStartMicros()),
-                a.activeQuerySequence(), a.lastQuery(), instant(a.transactionStartMicros()), a.transactionCount(),
+                authenticationMethod, tls, start, a.status(), a.activeQuery(), wallClock(a.activeQueryStartNanos(), now, nowNanos),
+                a.activeQuerySequence(), a.lastQuery(), wallClock(a.transactionStartNanos(), now, nowNanos), a.transactionCount(),
                 backendPid, superuser, a.statementCount(),
                 bytesFromClient(), bytesToClient(),
                 a.activeQuerySequence() != 0 && a.activeQuerySequence() == cancellingSequence);
     }
 
-    private static Instant instant(long micros) {
-        return micros == 0 ? null : Instant.ofEpochSecond(micros / 1_000_000, (micros % 1_000_000) * 1000);
-    }
-
-    private static long nowMicros() {
-        Instant now = Instant.now();
-        return now.getEpochSecond() * 1_000_000 + now.getNano() / 1000;
+    private static Instant wallClock(long nanos, Instant now, long nowNanos) {
+        return nanos == NO_TIME ? null : now.minusNanos(nowNanos - nanos);
     }
 
     @Override
