@@ -234,6 +234,11 @@ class SessionControlIT extends ProxyTestBase {
             assertTrue(rs.next());
             assertEquals(queryStart, rs.getTimestamp(1).toInstant(), "SHOW QUERIES and SHOW SESSIONS agree");
             String queryId = rs.getString(2);
+            for (int i = 0; i < 20; i++) {
+                rs = a.executeQuery("SELECT active_query_start FROM [SHOW SESSIONS] WHERE application_name = 'times-victim'");
+                assertTrue(rs.next());
+                assertEquals(queryStart, rs.getTimestamp(1).toInstant(), "every listing shows the same start");
+            }
 
             Instant asked = Instant.now();
             rs = a.executeQuery("SELECT server_query_elapsed_time, server_transaction_elapsed_time"

@@ -11,6 +11,7 @@ import java.lang.invoke.VarHandle;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.Map;
@@ -32,7 +33,8 @@ public final class Session {
      * A published, immutable view of the changing part of a session. Start times are
      * {@link System#nanoTime} readings, {@link #NO_TIME} when there is none: durations then do not
      * move when the wall clock is set, and a statement reads the monotonic clock, which is cheaper.
-     * A snapshot turns them into wall-clock times.
+     * A snapshot shows them as wall-clock times counted from the session's start, so that every
+     * listing shows the same time for the same statement.
      */
     record Activity(SessionStatus status, String activeQuery, long activeQueryStartNanos, long activeQuerySequence,
                     String lastQuery, long transactionStartNanos, long transactionCount, long statementCount) {
@@ -75,7 +77,9 @@ public final class Session {
     private final String databaseName;
     /** {@code host:port}, as SHOW SESSIONS shows it. */
     private final String clientAddress;
-    private final Instant start = Instant.now();
+    /** When the session started, to the microsecond as PostgreSQL keeps times, and the monotonic clock then. */
+    private final Instant start = Instant.now().truncatedTo(ChronoUnit.MICROS);
+    private final long startNanos = System.nanoTime();
     private final SessionControl control;
     private final ProxyMetrics metrics;
 
@@ -337,23 +341,18 @@ public final class Session {
     }
 
     public SessionSnapshot snapshot() {
-        return snapshot(Instant.now(), System.nanoTime());
-    }
-
-    /** The session as it is now, its start times set against one reading of both clocks, {@code now} and {@code nowNanos}. */
-    SessionSnapshot snapshot(Instant now, long nowNanos) {
         Activity a = activity;
         return new SessionSnapshot(nodeId & 0xffffffffL, id, userName, databaseName, applicationName,
                 clientAddress,
-                authenticationMethod, tls, start, a.status(), a.activeQuery(), wallClock(a.activeQueryStartNanos(), now, nowNanos),
-                a.activeQuerySequence(), a.lastQuery(), wallClock(a.transactionStartNanos(), now, nowNanos), a.transactionCount(),
+                authenticationMethod, tls, start, a.status(), a.activeQuery(), wallClock(a.activeQueryStartNanos()),
+                a.activeQuerySequence(), a.lastQuery(), wallClock(a.transactionStartNanos()), a.transactionCount(),
                 backendPid, superuser, a.statementCount(),
                 bytesFromClient(), bytesToClient(),
                 a.activeQuerySequence() != 0 && a.activeQuerySequence() == cancellingSequence);
     }
 
-    private static Instant wallClock(long nanos, Instant now, long nowNanos) {
-        return nanos == NO_TIME ? null : now.minusNanos(nowNanos - nanos);
+    private Instant wallClock(long nanos) {
+        return nanos == NO_TIME ? null : start.plusNanos(nanos - startNanos).truncatedTo(ChronoUnit.MICROS);
     }
 
     @Override

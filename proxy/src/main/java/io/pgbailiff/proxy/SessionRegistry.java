@@ -3,7 +3,6 @@ package io.pgbailiff.proxy;
 import io.pgbailiff.adminsql.SessionId;
 import io.pgbailiff.adminsql.SessionSnapshot;
 
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
@@ -37,10 +36,8 @@ public final class SessionRegistry {
     /** Every session as it is now, in id order. */
     public List<SessionSnapshot> snapshot() {
         List<SessionSnapshot> list = new ArrayList<>();
-        Instant now = Instant.now();
-        long nowNanos = System.nanoTime();
         for (Session s : sessions.values()) {
-            list.add(s.snapshot(now, nowNanos));
+            list.add(s.snapshot());
         }
         return list;
     }
