@@ -7,32 +7,10 @@ import java.util.Locale;
  * the high 64 bits are a time-ordered unique value (wall-clock nanoseconds), the low 32 bits the
  * node id. Shown as 32 lowercase hex characters ({@link #hex()}) or in UUID form ({@link #uuid()}).
  */
-public final class SessionId implements Comparable<SessionId> {
-    private final long high;
-    private final long low;
-    /** Written once on first use: SHOW SESSIONS shows every session's id each time it runs. */
-    private String hex;
-
-    public SessionId(long high, long low) {
-        this.high = high;
-        this.low = low;
-    }
-
-    public long high() {
-        return high;
-    }
-
-    public long low() {
-        return low;
-    }
+public record SessionId(long high, long low) implements Comparable<SessionId> {
 
     public String hex() {
-        String h = hex;
-        if (h == null) {
-            h = hex(high, low);
-            hex = h;
-        }
-        return h;
+        return hex(high, low);
     }
 
     /** 128 bits as 32 lowercase hex digits, the form session and query ids are shown in. */
@@ -86,16 +64,6 @@ public final class SessionId implements Comparable<SessionId> {
     public int compareTo(SessionId o) {
         int c = Long.compareUnsigned(high, o.high);
         return c != 0 ? c : Long.compareUnsigned(low, o.low);
-    }
-
-    @Override
-    public boolean equals(Object o) {
-        return o instanceof SessionId other && high == other.high && low == other.low;
-    }
-
-    @Override
-    public int hashCode() {
-        return 31 * Long.hashCode(high) + Long.hashCode(low);
     }
 
     @Override

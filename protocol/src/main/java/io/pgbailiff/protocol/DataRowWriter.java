@@ -48,42 +48,9 @@ public final class DataRowWriter {
         char[] cs = chars(text, n);
         ensure(4 + 3L * n);
         int lengthAt = length;
-        int start = length + 4;
+        int at = length + 4;
         byte[] b = row;
-        int ascii = 0;
-        while (ascii < n && cs[ascii] < 0x80) {
-            b[start + ascii] = (byte) cs[ascii];
-            ascii++;
-        }
-        int at = ascii == n ? start + n : encode(cs, ascii, n, b, start + ascii);
-        putInt(lengthAt, at - start);
-        length = at;
-    }
-
-    /** An integer in text format, its digits written straight into the row. */
-    public void integerValue(long value) {
-        ensure(4 + 20);
-        int start = length + 4;
-        int end = start + 20;
-        int at = end;
-        // in negative numbers, so that Long.MIN_VALUE needs no case of its own
-        long rest = value < 0 ? value : -value;
-        do {
-            row[--at] = (byte) ('0' - rest % 10);
-            rest /= 10;
-        } while (rest != 0);
-        if (value < 0) {
-            row[--at] = '-';
-        }
-        int digits = end - at;
-        System.arraycopy(row, at, row, start, digits);
-        putInt(length, digits);
-        length = start + digits;
-    }
-
-    /** UTF-8 of {@code cs[from, n)} into {@code b} at {@code at}; returns where it ends. */
-    private static int encode(char[] cs, int from, int n, byte[] b, int at) {
-        for (int i = from; i < n; i++) {
+        for (int i = 0; i < n; i++) {
             char c = cs[i];
             if (c < 0x80) {
                 b[at++] = (byte) c;
@@ -102,7 +69,8 @@ public final class DataRowWriter {
                 b[at++] = '?';
             }
         }
-        return at;
+        putInt(lengthAt, at - lengthAt - 4);
+        length = at;
     }
 
     /**

@@ -55,8 +55,6 @@ final class LocalResults {
                     dataRow.binaryValue(c.type().binary(v));
                 } else if (v instanceof String string) {
                     dataRow.textValue(string);
-                } else if (v instanceof Long || v instanceof Integer) {
-                    dataRow.integerValue(((Number) v).longValue());
                 } else {
                     text.setLength(0);
                     c.type().appendText(text, v);

@@ -97,12 +97,9 @@ public final class Session {
     private long bytesToClient;
 
     private final ArrayDeque<Request> inFlight = new ArrayDeque<>(2);
-    /** Named prepared statements' and portals' SQL text; created at the first named one, as many sessions never send one. */
+    /** Prepared statements' and portals' SQL text by name; created at the first Parse, as many sessions never send one. */
     private Map<String, String> statements = java.util.Collections.emptyMap();
     private Map<String, String> portals = java.util.Collections.emptyMap();
-    /** The unnamed statement's and portal's SQL text: what most drivers use for every statement, kept without a map. */
-    private String unnamedStatement;
-    private String unnamedPortal;
     /** The request the extended-protocol messages since the last Sync belong to, once one of them is an Execute. */
     private Request openExtended;
     private byte transactionStatus = 'I';
@@ -201,10 +198,6 @@ public final class Session {
     }
 
     void onParse(String statement, String sql) {
-        if (statement.isEmpty()) {
-            unnamedStatement = sql;
-            return;
-        }
         if (statements.isEmpty()) {
             statements = new HashMap<>();
         }
@@ -212,19 +205,14 @@ public final class Session {
     }
 
     void onBind(String portal, String statement) {
-        String sql = statement.isEmpty() ? unnamedStatement : statements.get(statement);
-        if (portal.isEmpty()) {
-            unnamedPortal = sql;
-            return;
-        }
         if (portals.isEmpty()) {
             portals = new HashMap<>();
         }
-        portals.put(portal, sql);
+        portals.put(portal, statements.get(statement));
     }
 
     void onExecute(String portal) {
-        String sql = portal.isEmpty() ? unnamedPortal : portals.get(portal);
+        String sql = portals.get(portal);
         if (openExtended == null) {
             openExtended = new Request(sql, System.nanoTime(), nextSequence++);
             openExtended.extended = true;
@@ -237,13 +225,7 @@ public final class Session {
     }
 
     void onClose(byte kind, String name) {
-        if (!name.isEmpty()) {
-            (kind == 'S' ? statements : portals).remove(name);
-        } else if (kind == 'S') {
-            unnamedStatement = null;
-        } else {
-            unnamedPortal = null;
-        }
+        (kind == 'S' ? statements : portals).remove(name);
     }
 
     void onSync() {
