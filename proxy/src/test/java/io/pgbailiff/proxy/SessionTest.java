@@ -7,8 +7,11 @@ import org.junit.jupiter.api.Test;
 
 import java.lang.reflect.Proxy;
 import java.net.InetSocketAddress;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
 /** What a session shows as running, followed from the extended-protocol messages its client sends. */
@@ -29,18 +32,13 @@ class SessionTest {
                 });
     }
 
-    private String running() {
-        return session.snapshot().activeQuery();
-    }
-
-    private void execute(String portal) {
+    /** Executes the portal as a request of its own and checks what is shown as running until its ReadyForQuery. */
+    private void assertRuns(String portal, String expectedSql, String why) {
         session.onExecute(portal);
         session.onSync();
-    }
-
-    private void finish() {
+        assertEquals(expectedSql, session.snapshot().activeQuery(), why);
         session.onReadyForQuery((byte) 'I');
-        assertNull(running());
+        assertNull(session.snapshot().activeQuery());
         assertEquals(SessionStatus.IDLE, session.status());
     }
 
@@ -49,14 +47,10 @@ class SessionTest {
         for (String sql : new String[] {"SELECT 1", "SELECT 2"}) {
             session.onParse("", sql);
             session.onBind("", "");
-            execute("");
-            assertEquals(sql, running());
-            finish();
+            assertRuns("", sql, "the statement just parsed and bound");
         }
         session.onBind("", "");
-        execute("");
-        assertEquals("SELECT 2", running(), "a Bind without a Parse binds the unnamed statement as it is");
-        finish();
+        assertRuns("", "SELECT 2", "a Bind without a Parse binds the unnamed statement as it is");
     }
 
     @Test
@@ -65,16 +59,10 @@ class SessionTest {
         session.onParse("", "SELECT unnamed");
         session.onBind("P_1", "");
         session.onBind("", "S_1");
-        execute("P_1");
-        assertEquals("SELECT unnamed", running(), "the named portal holds what the unnamed statement was");
-        finish();
-        execute("");
-        assertEquals("SELECT named", running(), "the unnamed portal holds the named statement");
-        finish();
+        assertRuns("P_1", "SELECT unnamed", "the named portal holds what the unnamed statement was");
+        assertRuns("", "SELECT named", "the unnamed portal holds the named statement");
         session.onBind("P_2", "S_1");
-        execute("P_2");
-        assertEquals("SELECT named", running());
-        finish();
+        assertRuns("P_2", "SELECT named", "a second portal of the same statement");
     }
 
     @Test
@@ -87,13 +75,27 @@ class SessionTest {
         session.onClose((byte) 'P', "P_1");
         session.onClose((byte) 'S', "");
         session.onClose((byte) 'S', "S_1");
-        execute("");
-        assertNull(running(), "nothing is known of a closed portal: the request runs without a text");
-        session.onReadyForQuery((byte) 'I');
+        assertRuns("", null, "nothing is known of a closed portal: the request runs without a text");
         session.onBind("", "");
         session.onBind("P_1", "S_1");
-        execute("P_1");
-        assertNull(running(), "a portal bound to a closed statement has no text either");
+        assertRuns("P_1", null, "a portal bound to a closed statement has no text either");
+    }
+
+    @Test
+    void startTimesAreWholeMicrosecondsAndTheSameInEverySnapshot() throws InterruptedException {
+        Instant before = Instant.now().truncatedTo(ChronoUnit.MICROS);
+        session.onQuery("SELECT pg_sleep(1)");
+        Instant after = Instant.now();
+        Instant shown = session.snapshot().activeQueryStart();
+        assertFalse(shown.isBefore(before) || shown.isAfter(after), shown + " not between " + before + " and " + after);
+        assertEquals(0, shown.getNano() % 1000, "PostgreSQL keeps times to the microsecond");
+        assertEquals(0, session.snapshot().sessionStart().getNano() % 1000);
+        for (int i = 0; i < 100; i++) {
+            Thread.sleep(0, 1000);
+            assertEquals(shown, session.snapshot().activeQueryStart());
+            assertEquals(shown, session.snapshot().transactionStart(), "outside a block, the statement is the transaction");
+        }
         session.onReadyForQuery((byte) 'I');
+        assertNull(session.snapshot().activeQueryStart());
     }
 }
