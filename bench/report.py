@@ -2,7 +2,8 @@
 """Turns one bench/run.sh result directory into a Markdown report (printed on stdout).
 
 Reads meta.txt, pgbench.tsv (one line per pgbench cell and round), java.txt (key=value lines from
-the Java benchmark clients and the COPY part) and jmh.json, whichever exist.
+the Java benchmark clients and the COPY part), jmh.json and profile.tsv (with the folded stacks it
+names), whichever exist.
 """
 import csv
 import json
@@ -10,6 +11,8 @@ import math
 import os
 import statistics
 import sys
+
+import cpu_profile as stacks
 
 TARGETS = ("direct", "pgbouncer", "pgbailiff")
 PROXIES = ("pgbouncer", "pgbailiff")
@@ -384,6 +387,46 @@ def copy(out, recs, summary):
                        f"{p['mib_per_s'] / direct:.3f}; +{growth:.1f} MiB | – | see table |")
 
 
+def profile(out, d):
+    path = os.path.join(d, "profile.tsv")
+    if not os.path.exists(path):
+        return
+    cells = {}
+    for row in csv.DictReader(open(path), delimiter="\t"):
+        if row["tps"] == "NA":
+            continue
+        per_txn = int(row["proxy_cpu_us"]) / (float(row["tps"]) * float(row["seconds"]))
+        counts = stacks.summary([os.path.join(d, row["stacks"])], row["target"])
+        samples = sum(counts.values())
+        if not samples:
+            continue
+        us = {c: per_txn * n / samples for c, n in counts.items()}
+        us["_proc"] = per_txn
+        us["_samples"] = samples
+        cells[(row["mode"], int(row["clients"]), row["target"])] = us
+    if not cells:
+        return
+    modes = [m for m in ("simple", "extended", "prepared") if any(k[0] == m for k in cells)]
+    out.append("## Where the proxies' CPU goes, µs per transaction (sampled call stacks)\n")
+    out.append("pgbailiff sampled by async-profiler, PgBouncer by perf, both on CPU time at the same interval, "
+               "in the middle of a pgbench -S run; b = PgBouncer, p = pgbailiff. The CPU /proc charged each "
+               "proxy over the sampled window, per transaction, is spread over the categories in the "
+               "proportions of the samples.\n")
+    for clients in sorted({k[1] for k in cells}):
+        out.append(f"### {clients} clients\n")
+        header = "| category |" + "".join(f" {m} b | {m} p |" for m in modes)
+        out.append(header)
+        out.append("|---|" + "--:|--:|" * len(modes))
+        for c in stacks.CATEGORIES + ("_proc", "_samples"):
+            values = [cells.get((m, clients, t), {}).get(c) for m in modes for t in ("pgbouncer", "pgbailiff")]
+            if not any(values):
+                continue
+            name = {"_proc": "**total**", "_samples": "samples"}.get(c, c)
+            digits = 0 if c == "_samples" else 1
+            out.append(f"| {name} |" + "".join(f" {fmt(v, digits)} |" for v in values))
+        out.append("")
+
+
 def jmh(out, d):
     path = os.path.join(d, "jmh.json")
     if not os.path.exists(path):
@@ -427,6 +470,7 @@ def main():
     cancel(body, recs, summary)
     copy(body, recs, summary)
     jmh(body, d)
+    profile(body, d)
     if summary:
         out.append("## Targets\n")
         out.append("| figure | target | pgbailiff | PgBouncer | |")

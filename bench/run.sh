@@ -7,14 +7,16 @@
 #   CELL_SECONDS=5 ROUNDS=5 bench/run.sh
 #
 # Options (each also an environment variable of the upper-case name):
-#   --parts LIST          comma list of: throughput,rate,connect,cancel,show,memory,copy,jmh
-#                         (default: all but rate)
+#   --parts LIST          comma list of: throughput,rate,connect,cancel,show,memory,copy,jmh,profile
+#                         (default: all but rate and profile)
 #   --cell-seconds N      CELL_SECONDS   seconds per pgbench cell (+1 s at 100+ clients) (2)
 #   --rounds N            ROUNDS         rounds; the three targets interleave in each   (3)
 #   --clients "LIST"      CLIENTS        pgbench client counts                          ("1 8 32 128")
 #   --modes "LIST"        MODES          pgbench -M query modes                         ("simple extended prepared")
 #   --rate-tps N          RATE_TPS       pgbench -R of the fixed-rate part, at 8 clients (10000)
 #   --connect-clients N   CONNECT_CLIENTS clients of the pgbench -C connection-rate cell (8)
+#   --profile-clients "LIST" PROFILE_CLIENTS clients of the profile part's cells      ("8 128")
+#   --profile-seconds N   PROFILE_SECONDS seconds each profile cell samples the proxy   (8)
 #   --idle-counts "LIST"  IDLE_COUNTS    idle sessions for the memory part              ("1000 5000")
 #   --show-count N        SHOW_COUNT     open sessions while timing SHOW SESSIONS       (1000)
 #   --cancel-tries N      CANCEL_TRIES   tries per cancel kind                          (200)
@@ -31,6 +33,7 @@
 #   JMH_OPTS ("-f 1 -wi 1 -w 1s -i 3 -r 1s"), JFR=1 (record pgbailiff from its start through the throughput, rate and connect parts;
 #   summarise with bench/jfr_top.py), MEMORY_NMT=1 (memory part: break pgbailiff's growth down by
 #   Native Memory Tracking category; NMT costs memory itself, so the RSS figures are then a bit high),
+#   PROFILE_INTERVAL_US (1000: CPU time between samples in the profile part),
 #   BUILD=auto|always|never (auto: build the jars only if missing), KEEP_WORK=1 (keep the temp dir).
 set -Eeuo pipefail
 
@@ -39,7 +42,7 @@ ROOT=$(dirname "$HERE")
 # the command as given, with every setting that came from the environment in front of it
 COMMAND_LINE="bench/run.sh"
 if (($# > 0)); then COMMAND_LINE+=$(printf ' %q' "$@"); fi
-for v in PARTS CELL_SECONDS ROUNDS CLIENTS MODES RATE_TPS CONNECT_CLIENTS IDLE_COUNTS SHOW_COUNT CANCEL_TRIES COPY_MB SCALE \
+for v in PARTS CELL_SECONDS ROUNDS CLIENTS MODES PROFILE_CLIENTS PROFILE_SECONDS PROFILE_INTERVAL_US RATE_TPS CONNECT_CLIENTS IDLE_COUNTS SHOW_COUNT CANCEL_TRIES COPY_MB SCALE \
     WARMUP_SECONDS CONNECT_WARMUP_SECONDS PGBENCH_JOBS PGBAILIFF_JAR PGBAILIFF_JAVA_OPTS JMH_OPTS JFR MEMORY_NMT; do
     if [[ -n "${!v:-}" ]]; then COMMAND_LINE="$v=$(printf '%q' "${!v}") $COMMAND_LINE"; fi
 done
@@ -56,6 +59,8 @@ while [[ $# -gt 0 ]]; do
         --rate-tps) RATE_TPS=$2; shift 2 ;;
         --connect-clients) CONNECT_CLIENTS=$2; shift 2 ;;
         --idle-counts) IDLE_COUNTS=$2; shift 2 ;;
+        --profile-clients) PROFILE_CLIENTS=$2; shift 2 ;;
+        --profile-seconds) PROFILE_SECONDS=$2; shift 2 ;;
         --show-count) SHOW_COUNT=$2; shift 2 ;;
         --cancel-tries) CANCEL_TRIES=$2; shift 2 ;;
         --copy-mb) COPY_MB=$2; shift 2 ;;
@@ -68,12 +73,14 @@ done
 
 : "${PARTS:=throughput,connect,cancel,show,memory,copy,jmh}"
 : "${CELL_SECONDS:=2}" "${ROUNDS:=3}" "${CLIENTS:=1 8 32 128}" "${MODES:=simple extended prepared}"
+: "${PROFILE_CLIENTS:=8 128}" "${PROFILE_SECONDS:=8}" "${PROFILE_INTERVAL_US:=1000}"
 : "${RATE_TPS:=10000}" "${CONNECT_CLIENTS:=8}" "${IDLE_COUNTS:=1000 5000}" "${SHOW_COUNT:=1000}" "${CANCEL_TRIES:=200}"
 : "${COPY_MB:=1024}" "${SCALE:=10}" "${WARMUP_SECONDS:=2}" "${CONNECT_WARMUP_SECONDS:=30}" "${PGBENCH_JOBS:=2}"
 : "${PG_BIN:=/usr/lib/postgresql/15/bin}" "${PGBOUNCER:=pgbouncer}"
 : "${PG_PORT:=15432}" "${BAILIFF_PORT:=16432}" "${BOUNCER_PORT:=17432}"
 : "${PGBAILIFF_JAR:=$ROOT/proxy/target/pgbailiff.jar}" "${PGBAILIFF_JAVA_OPTS:=}"
 : "${BENCH_JAR:=$ROOT/bench/target/pgbailiff-bench.jar}"
+ASYNC_PROFILER_JAR=$(dirname "$BENCH_JAR")/async-profiler.jar
 : "${JMH_OPTS:=-f 1 -wi 1 -w 1s -i 3 -r 1s}" "${JFR:=0}" "${MEMORY_NMT:=0}" "${BUILD:=auto}" "${KEEP_WORK:=0}"
 : "${OUT_DIR:=$ROOT/bench/results/$(date +%Y%m%d-%H%M%S)}"
 
@@ -81,13 +88,13 @@ has_part() { [[ ",$PARTS," == *",$1,"* ]]; }
 log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-for n in "$CELL_SECONDS" "$ROUNDS" "$RATE_TPS" "$CONNECT_CLIENTS" "$SHOW_COUNT" "$CANCEL_TRIES" "$COPY_MB" "$SCALE" "$WARMUP_SECONDS" "$CONNECT_WARMUP_SECONDS" "$PGBENCH_JOBS"; do
+for n in "$CELL_SECONDS" "$ROUNDS" "$PROFILE_SECONDS" "$PROFILE_INTERVAL_US" "$RATE_TPS" "$CONNECT_CLIENTS" "$SHOW_COUNT" "$CANCEL_TRIES" "$COPY_MB" "$SCALE" "$WARMUP_SECONDS" "$CONNECT_WARMUP_SECONDS" "$PGBENCH_JOBS"; do
     [[ "$n" =~ ^[1-9][0-9]*$ ]] || die "not a positive number: $n"
 done
 for p in ${PARTS//,/ }; do
-    [[ "$p" =~ ^(throughput|rate|connect|cancel|show|memory|copy|jmh)$ ]] || die "unknown part: $p (see --help)"
+    [[ "$p" =~ ^(throughput|rate|connect|cancel|show|memory|copy|jmh|profile)$ ]] || die "unknown part: $p (see --help)"
 done
-for n in $CLIENTS $IDLE_COUNTS; do [[ "$n" =~ ^[1-9][0-9]*$ ]] || die "not a count: $n"; done
+for n in $CLIENTS $PROFILE_CLIENTS $IDLE_COUNTS; do [[ "$n" =~ ^[1-9][0-9]*$ ]] || die "not a count: $n"; done
 for m in $MODES; do [[ "$m" =~ ^(simple|extended|prepared)$ ]] || die "unknown query mode: $m"; done
 
 export PATH="$PG_BIN:$PATH"
@@ -98,7 +105,7 @@ CLK_TCK=$(getconf CLK_TCK)
 # ---- processes this script starts, all stopped on exit -------------------------------------------
 
 WORK=""
-PG_PID="" BOUNCER_PID="" BAILIFF_PID="" SAMPLER_PID="" PGBENCH_PID=""
+PG_PID="" BOUNCER_PID="" BAILIFF_PID="" SAMPLER_PID="" PGBENCH_PID="" PERF_PID=""
 if [[ $(id -u) == 0 ]]; then
     id postgres >/dev/null 2>&1 || die "running as root needs a 'postgres' user to run PostgreSQL and PgBouncer"
     # setpriv, not runuser or su: no PAM session, so the raised open-files limit is inherited
@@ -112,6 +119,7 @@ cleanup() {
     trap - EXIT INT TERM
     [[ -n "$SAMPLER_PID" ]] && kill "$SAMPLER_PID" 2>/dev/null || true
     [[ -n "$PGBENCH_PID" ]] && kill "$PGBENCH_PID" 2>/dev/null || true
+    [[ -n "$PERF_PID" ]] && kill -INT "$PERF_PID" 2>/dev/null || true
     stop_bailiff || true
     stop_bouncer || true
     stop_postgres || true
@@ -303,6 +311,17 @@ sockets_of() {
     return 0
 }
 
+# wait_for_clients PID CLIENTS: until pgbench holds all its client sockets (at most 60 s), or has exited
+wait_for_clients() {
+    local i
+    for ((i = 0; i < 6000; i++)); do
+        sockets_of "$1"
+        ((SOCKETS >= $2)) && return 0
+        kill -0 "$1" 2>/dev/null || return 0
+        sleep 0.005
+    done
+}
+
 # run_cell KIND TARGET MODE CLIENTS ROUND SECONDS; KIND: select (-S), rate (-S -R RATE_TPS) or
 # connect (-S -C)
 #
@@ -313,7 +332,7 @@ sockets_of() {
 # counts everything: there, connecting is the work.
 run_cell() {
     local kind=$1 target=$2 mode=$3 clients=$4 round=$5 seconds=$6
-    local port jobs out pb rc pg0 px0 pb0 pg1 px1 tps lat txns failed conn_ms i extra=()
+    local port jobs out pb rc pg0 px0 pb0 pg1 px1 tps lat txns failed conn_ms extra=()
     port=$(port_of "$target")
     jobs=$((clients < PGBENCH_JOBS ? clients : PGBENCH_JOBS))
     [[ "$kind" == connect ]] && extra=(-C)
@@ -328,12 +347,7 @@ run_cell() {
     PGBENCH_PID=$pb
     pb0=0
     if [[ "$kind" != connect ]]; then
-        for ((i = 0; i < 6000; i++)); do # at most 60 s
-            sockets_of "$pb"
-            ((SOCKETS >= clients)) && break
-            kill -0 "$pb" 2>/dev/null || break
-            sleep 0.005
-        done
+        wait_for_clients "$pb" "$clients"
         proxy_ticks "$target"; px0=$TICKS; proc_ticks "$pb"; pb0=$TICKS; pg_ticks; pg0=$TICKS
     fi
     times >"$WORK/times0"
@@ -425,6 +439,91 @@ connect_part() {
             run_cell connect "$target" simple "$CONNECT_CLIENTS" "$round" "$CELL_SECONDS"
         done
     done
+}
+
+# ---- where the proxies' CPU goes ------------------------------------------------------------------
+
+# Sampled call stacks of each proxy under the same pgbench load, kernel frames included: most of a
+# proxy's CPU is system calls, which JFR does not see. pgbailiff is sampled by async-profiler
+# (attached through jcmd, so the JVM runs without it until then), PgBouncer by perf; both count CPU
+# time (cpu-clock) at the same interval. bench/cpu_profile.py charges each sample to a category;
+# the report spreads the CPU /proc charged the proxy over the same window in those proportions, as
+# the profilers take a moment to attach and detach.
+profile_part() {
+    local mode clients target
+    command -v jcmd >/dev/null || die "the profile part needs jcmd (a JDK, not a JRE)"
+    [[ -f "$ASYNC_PROFILER_JAR" ]] || die "no $ASYNC_PROFILER_JAR (built with the bench jar: BUILD=always)"
+    local arch
+    case "$(uname -m)" in x86_64) arch=linux-x64 ;; aarch64) arch=linux-arm64 ;; *) die "async-profiler has no agent for $(uname -m)" ;; esac
+    ASYNC_PROFILER_LIB="$WORK/libasyncProfiler.so"
+    python3 -c 'import sys, zipfile; open(sys.argv[3], "wb").write(zipfile.ZipFile(sys.argv[1]).read(sys.argv[2]))' \
+        "$ASYNC_PROFILER_JAR" "$arch/libasyncProfiler.so" "$ASYNC_PROFILER_LIB"
+    PERF_OK=1
+    if ! command -v perf >/dev/null; then
+        PERF_OK=0; log "perf not found (apt-get install -y linux-perf): PgBouncer is not profiled"
+    fi
+    mkdir -p "$OUT_DIR/profiles"
+    printf 'target\tmode\tclients\tseconds\ttps\tproxy_cpu_us\tinterval_us\tstacks\n' >"$OUT_DIR/profile.tsv"
+    warm_up_queries
+    for mode in $MODES; do
+        for clients in $PROFILE_CLIENTS; do
+            for target in pgbouncer pgbailiff; do
+                [[ "$target" == pgbouncer && "$PERF_OK" == 0 ]] && continue
+                profile_cell "$target" "$mode" "$clients"
+            done
+        done
+    done
+}
+
+# profile_cell TARGET MODE CLIENTS: pgbench runs past both ends of the sampled window
+profile_cell() {
+    local target=$1 mode=$2 clients=$3
+    local port jobs out pb px0 px1 t0 t1 tps stacks
+    port=$(port_of "$target")
+    jobs=$((clients < PGBENCH_JOBS ? clients : PGBENCH_JOBS))
+    out="$WORK/pgbench.out"
+    stacks="profiles/$target-$mode-$clients.folded"
+    pgbench -n -S -M "$mode" -c "$clients" -j "$jobs" -T "$((PROFILE_SECONDS + 4 + (clients >= 100 ? 3 : 0)))" \
+        -h 127.0.0.1 -p "$port" -U postgres postgres >"$out" 2>&1 &
+    pb=$!
+    PGBENCH_PID=$pb
+    wait_for_clients "$pb" "$clients"
+    sleep 1
+    case "$target" in
+        pgbailiff)
+            # jcmd reads "key=value" as its own option, hence the quotes around the agent's options
+            jcmd "$BAILIFF_PID" JVMTI.agent_load "$ASYNC_PROFILER_LIB" \
+                "\"start,event=cpu,interval=${PROFILE_INTERVAL_US}us,threads\"" >"$WORK/jcmd.out" 2>&1 ||
+                die "async-profiler did not start: $(cat "$WORK/jcmd.out")"
+            t0=$EPOCHREALTIME; proxy_ticks "$target"; px0=$TICKS
+            sleep "$PROFILE_SECONDS"
+            t1=$EPOCHREALTIME; proxy_ticks "$target"; px1=$TICKS
+            jcmd "$BAILIFF_PID" JVMTI.agent_load "$ASYNC_PROFILER_LIB" \
+                "\"stop,file=$OUT_DIR/$stacks,collapsed\"" >"$WORK/jcmd.out" 2>&1 ||
+                die "async-profiler did not stop: $(cat "$WORK/jcmd.out")"
+            ;;
+        pgbouncer)
+            perf record -q -e cpu-clock -c "$((PROFILE_INTERVAL_US * 1000))" -g -p "$BOUNCER_PID" -o "$WORK/perf.data" \
+                >"$WORK/perf.out" 2>&1 &
+            PERF_PID=$!
+            sleep 0.5 # perf takes a moment to attach
+            t0=$EPOCHREALTIME; proxy_ticks "$target"; px0=$TICKS
+            sleep "$PROFILE_SECONDS"
+            t1=$EPOCHREALTIME; proxy_ticks "$target"; px1=$TICKS
+            kill -INT "$PERF_PID"
+            wait "$PERF_PID" || true # interrupted, as it should be
+            [[ -s "$WORK/perf.data" ]] || die "perf record failed: $(tail -3 "$WORK/perf.out")"
+            PERF_PID=""
+            perf script -i "$WORK/perf.data" 2>/dev/null | python3 "$HERE/cpu_profile.py" fold >"$OUT_DIR/$stacks"
+            ;;
+    esac
+    wait "$pb" || log "pgbench failed: profile $target $mode c=$clients: $(grep -m3 -iE 'error|fatal' "$out" | tr '\n' ' ' || true)"
+    PGBENCH_PID=""
+    tps=$(sed -nE 's/^tps = ([0-9.]+).*/\1/p' "$out" | head -1)
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$target" "$mode" "$clients" \
+        "$(awk "BEGIN { print ${t1/,/.} - ${t0/,/.} }")" "${tps:-NA}" "$(((px1 - px0) * 1000000 / CLK_TCK))" \
+        "$PROFILE_INTERVAL_US" "$stacks" >>"$OUT_DIR/profile.tsv"
+    log "$(printf 'profile  %-9s %-8s c=%-3s: tps %s' "$target" "$mode" "$clients" "${tps:-NA}")"
 }
 
 # ---- the Java parts ------------------------------------------------------------------------------
@@ -527,7 +626,7 @@ case "$BUILD" in
         if [[ "$BUILD" == always || ! -f "$PGBAILIFF_JAR" ]]; then
             log "building pgbailiff"; (cd "$ROOT" && mvn -B -q package -DskipTests) || die "build failed"
         fi
-        if [[ "$BUILD" == always || ! -f "$BENCH_JAR" ]]; then
+        if [[ "$BUILD" == always || ! -f "$BENCH_JAR" ]] || { has_part profile && [[ ! -f "$ASYNC_PROFILER_JAR" ]]; }; then
             log "building bench"; (cd "$ROOT" && mvn -B -q -Pbench -pl bench -am package -DskipTests) || die "bench build failed"
         fi ;;
     never) ;;
@@ -574,6 +673,7 @@ if [[ "$PARTS" != jmh ]]; then
     if has_part throughput; then throughput_part; fi
     if has_part rate; then rate_part; fi
     if has_part connect; then connect_part; fi
+    if has_part profile; then profile_part; fi
     if [[ "$JFR" == 1 ]]; then stop_bailiff; start_bailiff; fi # ends the recording
     if has_part cancel; then cancel_part; fi
     if has_part memory; then memory_part; fi
