@@ -13,8 +13,6 @@ import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayDeque;
-import java.util.HashMap;
-import java.util.Map;
 
 /**
  * One client connection and what it is doing, kept current from the message stream.
@@ -97,9 +95,9 @@ public final class Session {
     private long bytesToClient;
 
     private final ArrayDeque<Request> inFlight = new ArrayDeque<>(2);
-    /** Prepared statements' and portals' SQL text by name; created at the first Parse, as many sessions never send one. */
-    private Map<String, String> statements = java.util.Collections.emptyMap();
-    private Map<String, String> portals = java.util.Collections.emptyMap();
+    /** Prepared statements' and portals' SQL text; null until the first Parse or Bind, as many sessions never send one. */
+    private SqlByName statements;
+    private SqlByName portals;
     /** The request the extended-protocol messages since the last Sync belong to, once one of them is an Execute. */
     private Request openExtended;
     private byte transactionStatus = 'I';
@@ -198,21 +196,24 @@ public final class Session {
     }
 
     void onParse(String statement, String sql) {
-        if (statements.isEmpty()) {
-            statements = new HashMap<>();
-        }
+        definitions();
         statements.put(statement, sql);
     }
 
     void onBind(String portal, String statement) {
-        if (portals.isEmpty()) {
-            portals = new HashMap<>();
-        }
+        definitions();
         portals.put(portal, statements.get(statement));
     }
 
+    private void definitions() {
+        if (statements == null) {
+            statements = new SqlByName();
+            portals = new SqlByName();
+        }
+    }
+
     void onExecute(String portal) {
-        String sql = portals.get(portal);
+        String sql = portals == null ? null : portals.get(portal);
         if (openExtended == null) {
             openExtended = new Request(sql, System.nanoTime(), nextSequence++);
             openExtended.extended = true;
@@ -225,7 +226,9 @@ public final class Session {
     }
 
     void onClose(byte kind, String name) {
-        (kind == 'S' ? statements : portals).remove(name);
+        if (statements != null) {
+            (kind == 'S' ? statements : portals).remove(name);
+        }
     }
 
     void onSync() {

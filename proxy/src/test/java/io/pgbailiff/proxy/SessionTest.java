@@ -82,6 +82,16 @@ class SessionTest {
     }
 
     @Test
+    void closeAndExecuteBeforeAnyParseOrBind() {
+        session.onClose((byte) 'S', "");
+        session.onClose((byte) 'P', "P_1");
+        assertRuns("", null, "the backend reports the missing portal; the request runs without a text");
+        session.onParse("", "SELECT 1");
+        session.onBind("", "");
+        assertRuns("", "SELECT 1", "the first Parse and Bind after them");
+    }
+
+    @Test
     void startTimesAreWholeMicrosecondsAndTheSameInEverySnapshot() throws InterruptedException {
         Instant before = Instant.now().truncatedTo(ChronoUnit.MICROS);
         session.onQuery("SELECT pg_sleep(1)");
