@@ -20,7 +20,7 @@ RECEIVE = "kernel: receive"
 EPOLL = "kernel: epoll_wait"
 SWITCH = "kernel: switched out and back in (preempted)"
 PAGE_FAULT = "kernel: page faults (memory touched for the first time)"
-KERNEL_OTHER = "kernel: other (epoll_ctl, timers, interrupts)"
+KERNEL_OTHER = "kernel: other (epoll_ctl, futex, timers, interrupts)"
 NETTY = "user: Netty"
 PGBAILIFF = "user: pgbailiff"
 MICROMETER = "user: Micrometer"
@@ -84,6 +84,8 @@ def classify(frames, proxy):
         return GC
     kernel = [f for f in frames if f.endswith("_[k]")]
     if kernel:
+        if "exc_page_fault_[k]" in kernel and "do_syscall_64_[k]" not in kernel:
+            return PAGE_FAULT
         call = _system_call(frames, kernel)
         if call == "epoll_wait":
             return EPOLL
@@ -93,8 +95,6 @@ def classify(frames, proxy):
             return SEND_WAKE if any(f in _WAKE for f in kernel) else SEND
         if call == "receive":
             return RECEIVE
-        if "exc_page_fault_[k]" in kernel:
-            return PAGE_FAULT
         return KERNEL_OTHER
     if proxy == "pgbouncer":
         return PGBOUNCER_USER

@@ -393,10 +393,11 @@ def profile(out, d):
         return
     cells = {}
     for row in csv.DictReader(open(path), delimiter="\t"):
-        if row["tps"] == "NA":
+        folded = os.path.join(d, row["stacks"])
+        if row["tps"] == "NA" or float(row["tps"]) <= 0 or not os.path.exists(folded):
             continue
         per_txn = int(row["proxy_cpu_us"]) / (float(row["tps"]) * float(row["seconds"]))
-        counts = stacks.summary([os.path.join(d, row["stacks"])], row["target"])
+        counts = stacks.summary([folded], row["target"])
         samples = sum(counts.values())
         if not samples:
             continue
@@ -410,8 +411,8 @@ def profile(out, d):
     out.append("## Where the proxies' CPU goes, µs per transaction (sampled call stacks)\n")
     out.append("pgbailiff sampled by async-profiler, PgBouncer by perf, both on CPU time at the same interval, "
                "in the middle of a pgbench -S run; b = PgBouncer, p = pgbailiff. The CPU /proc charged each "
-               "proxy over the sampled window, per transaction, is spread over the categories in the "
-               "proportions of the samples.\n")
+               "proxy over the sampled window, divided by pgbench's TPS times the window, is spread over "
+               "the categories in the proportions of the samples.\n")
     for clients in sorted({k[1] for k in cells}):
         out.append(f"### {clients} clients\n")
         header = "| category |" + "".join(f" {m} b | {m} p |" for m in modes)

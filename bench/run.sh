@@ -448,7 +448,7 @@ connect_part() {
 # (attached through jcmd, so the JVM runs without it until then), PgBouncer by perf; both count CPU
 # time (cpu-clock) at the same interval. bench/cpu_profile.py charges each sample to a category;
 # the report spreads the CPU /proc charged the proxy over the same window in those proportions, as
-# the profilers take a moment to attach and detach.
+# the profilers take a moment to attach and detach, and divides by pgbench's TPS times the window.
 profile_part() {
     local mode clients target
     command -v jcmd >/dev/null || die "the profile part needs jcmd (a JDK, not a JRE)"
@@ -483,7 +483,7 @@ profile_cell() {
     jobs=$((clients < PGBENCH_JOBS ? clients : PGBENCH_JOBS))
     out="$WORK/pgbench.out"
     stacks="profiles/$target-$mode-$clients.folded"
-    pgbench -n -S -M "$mode" -c "$clients" -j "$jobs" -T "$((PROFILE_SECONDS + 4 + (clients >= 100 ? 3 : 0)))" \
+    pgbench -n -S -M "$mode" -c "$clients" -j "$jobs" -T "$((PROFILE_SECONDS + 8 + (clients >= 100 ? 3 : 0)))" \
         -h 127.0.0.1 -p "$port" -U postgres postgres >"$out" 2>&1 &
     pb=$!
     PGBENCH_PID=$pb
@@ -492,15 +492,19 @@ profile_cell() {
     case "$target" in
         pgbailiff)
             # jcmd reads "key=value" as its own option, hence the quotes around the agent's options
+            # jcmd succeeds whatever the agent answers; the agent's answer is its "return code"
             jcmd "$BAILIFF_PID" JVMTI.agent_load "$ASYNC_PROFILER_LIB" \
-                "\"start,event=cpu,interval=${PROFILE_INTERVAL_US}us,threads\"" >"$WORK/jcmd.out" 2>&1 ||
-                die "async-profiler did not start: $(cat "$WORK/jcmd.out")"
+                "\"start,event=cpu,interval=${PROFILE_INTERVAL_US}us,threads\"" >"$WORK/jcmd.out" 2>&1 &&
+                grep -q '^return code: 0' "$WORK/jcmd.out" ||
+                die "async-profiler did not start: $(cat "$WORK/jcmd.out"; tail -3 "$WORK/pgbailiff.log")"
             t0=$EPOCHREALTIME; proxy_ticks "$target"; px0=$TICKS
             sleep "$PROFILE_SECONDS"
             t1=$EPOCHREALTIME; proxy_ticks "$target"; px1=$TICKS
+            kill -0 "$pb" 2>/dev/null || log "pgbench ended before the sampled window did: raise its -T margin"
             jcmd "$BAILIFF_PID" JVMTI.agent_load "$ASYNC_PROFILER_LIB" \
-                "\"stop,file=$OUT_DIR/$stacks,collapsed\"" >"$WORK/jcmd.out" 2>&1 ||
-                die "async-profiler did not stop: $(cat "$WORK/jcmd.out")"
+                "\"stop,file=$OUT_DIR/$stacks,collapsed\"" >"$WORK/jcmd.out" 2>&1 &&
+                grep -q '^return code: 0' "$WORK/jcmd.out" ||
+                die "async-profiler did not stop: $(cat "$WORK/jcmd.out"; tail -3 "$WORK/pgbailiff.log")"
             ;;
         pgbouncer)
             perf record -q -e cpu-clock -c "$((PROFILE_INTERVAL_US * 1000))" -g -p "$BOUNCER_PID" -o "$WORK/perf.data" \
@@ -510,13 +514,16 @@ profile_cell() {
             t0=$EPOCHREALTIME; proxy_ticks "$target"; px0=$TICKS
             sleep "$PROFILE_SECONDS"
             t1=$EPOCHREALTIME; proxy_ticks "$target"; px1=$TICKS
-            kill -INT "$PERF_PID"
+            kill -0 "$pb" 2>/dev/null || log "pgbench ended before the sampled window did: raise its -T margin"
+            kill -INT "$PERF_PID" 2>/dev/null || true
             wait "$PERF_PID" || true # interrupted, as it should be
             [[ -s "$WORK/perf.data" ]] || die "perf record failed: $(tail -3 "$WORK/perf.out")"
             PERF_PID=""
             perf script -i "$WORK/perf.data" 2>/dev/null | python3 "$HERE/cpu_profile.py" fold >"$OUT_DIR/$stacks"
             ;;
     esac
+    grep -q '_\[k\]' "$OUT_DIR/$stacks" ||
+        log "no kernel frames in $stacks: the profile is of user code only (check kernel.kptr_restrict and kernel.perf_event_paranoid)"
     wait "$pb" || log "pgbench failed: profile $target $mode c=$clients: $(grep -m3 -iE 'error|fatal' "$out" | tr '\n' ' ' || true)"
     PGBENCH_PID=""
     tps=$(sed -nE 's/^tps = ([0-9.]+).*/\1/p' "$out" | head -1)
@@ -669,7 +676,8 @@ if [[ "$PARTS" != jmh ]]; then
     PROFILING_OPTS=()
     if [[ "$JFR" == 1 ]]; then PROFILING_OPTS=("-XX:StartFlightRecording=filename=$OUT_DIR/pgbailiff.jfr,settings=profile"); fi
     # Without this the JIT records where its code came from only at safepoints, and a profiler
-    # attached later charges samples in inlined code to the wrong method; it costs no speed.
+    # attached later charges samples in inlined code to the wrong method. It changes what the JIT
+    # records about the code it generates, not the code.
     if has_part profile; then PROFILING_OPTS+=(-XX:+UnlockDiagnosticVMOptions -XX:+DebugNonSafepoints); fi
     start_bailiff "${PROFILING_OPTS[@]}"
     log "PgBouncer on $BOUNCER_PORT (pid $BOUNCER_PID), pgbailiff on $BAILIFF_PORT (pid $BAILIFF_PID)"
