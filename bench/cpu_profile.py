@@ -19,6 +19,7 @@ SEND = "kernel: send, the rest (TCP/IP on loopback, both ends)"
 RECEIVE = "kernel: receive"
 EPOLL = "kernel: epoll_wait"
 SWITCH = "kernel: switched out and back in (preempted)"
+SOCKETS = "kernel: opening and closing connections (socket, connect, accept, close, options)"
 PAGE_FAULT = "kernel: page faults (memory touched for the first time)"
 KERNEL_OTHER = "kernel: other (epoll_ctl, futex, timers, interrupts)"
 NETTY = "user: Netty"
@@ -29,12 +30,15 @@ NATIVE = "user: JVM runtime, C library, other native code"
 PGBOUNCER_USER = "user: PgBouncer, libevent, C library"
 JIT = "JVM: JIT compiler threads"
 GC = "JVM: garbage collector threads"
-CATEGORIES = (SEND_WAKE, SEND, RECEIVE, EPOLL, SWITCH, PAGE_FAULT, KERNEL_OTHER, NETTY, PGBAILIFF, MICROMETER, JDK,
+CATEGORIES = (SEND_WAKE, SEND, RECEIVE, EPOLL, SWITCH, SOCKETS, PAGE_FAULT, KERNEL_OTHER, NETTY, PGBAILIFF, MICROMETER, JDK,
               NATIVE, PGBOUNCER_USER, JIT, GC)
 
 _SEND_CALLS = ("__sys_sendto_[k]", "__sys_sendmsg_[k]", "ksys_write_[k]", "do_writev_[k]")
 _RECEIVE_CALLS = ("__sys_recvfrom_[k]", "__sys_recvmsg_[k]", "ksys_read_[k]", "do_readv_[k]")
 _WAKE = ("sock_def_readable_[k]", "try_to_wake_up_[k]", "__wake_up_common_[k]", "ep_poll_callback_[k]")
+_SOCKET_CALLS = {f"{prefix}{call}_[k]" for prefix in ("__x64_sys_", "__sys_")
+                 for call in ("socket", "connect", "accept", "accept4", "close", "shutdown", "setsockopt",
+                              "getsockopt", "getsockname", "getpeername")}
 _SWITCH = ("schedule_[k]", "__schedule_[k]", "finish_task_switch_[k]", "finish_task_switch.isra.0_[k]")
 
 
@@ -86,6 +90,8 @@ def classify(frames, proxy):
     if kernel:
         if "exc_page_fault_[k]" in kernel and "do_syscall_64_[k]" not in kernel:
             return PAGE_FAULT
+        if any(f in _SOCKET_CALLS for f in kernel):
+            return SOCKETS
         call = _system_call(frames, kernel)
         if call == "epoll_wait":
             return EPOLL

@@ -407,25 +407,31 @@ def profile(out, d):
         cells[(row["mode"], int(row["clients"]), row["target"])] = us
     if not cells:
         return
-    modes = [m for m in ("simple", "extended", "prepared") if any(k[0] == m for k in cells)]
     out.append("## Where the proxies' CPU goes, µs per transaction (sampled call stacks)\n")
     out.append("pgbailiff sampled by async-profiler, PgBouncer by perf, both on CPU time at the same interval, "
                "in the middle of a pgbench -S run; b = PgBouncer, p = pgbailiff. The CPU /proc charged each "
                "proxy over the sampled window, divided by pgbench's TPS times the window, is spread over "
                "the categories in the proportions of the samples.\n")
-    for clients in sorted({k[1] for k in cells}):
+    for clients in sorted({k[1] for k in cells if k[0] != "connect"}):
         out.append(f"### {clients} clients\n")
-        header = "| category |" + "".join(f" {m} b | {m} p |" for m in modes)
-        out.append(header)
-        out.append("|---|" + "--:|--:|" * len(modes))
-        for c in stacks.CATEGORIES + ("_proc", "_samples"):
-            values = [cells.get((m, clients, t), {}).get(c) for m in modes for t in ("pgbouncer", "pgbailiff")]
-            if not any(values):
-                continue
-            name = {"_proc": "**total**", "_samples": "samples"}.get(c, c)
-            digits = 0 if c == "_samples" else 1
-            out.append(f"| {name} |" + "".join(f" {fmt(v, digits)} |" for v in values))
-        out.append("")
+        profile_table(out, cells, [m for m in ("simple", "extended", "prepared") if (m, clients, "pgbailiff") in cells
+                                   or (m, clients, "pgbouncer") in cells], clients)
+    for clients in sorted({k[1] for k in cells if k[0] == "connect"}):
+        out.append(f"### A connection per transaction (pgbench -S -C), {clients} clients: µs per connection\n")
+        profile_table(out, cells, ["connect"], clients)
+
+
+def profile_table(out, cells, modes, clients):
+    out.append("| category |" + "".join(f" {m} b | {m} p |" for m in modes))
+    out.append("|---|" + "--:|--:|" * len(modes))
+    for c in stacks.CATEGORIES + ("_proc", "_samples"):
+        values = [cells.get((m, clients, t), {}).get(c) for m in modes for t in ("pgbouncer", "pgbailiff")]
+        if not any(values):
+            continue
+        name = {"_proc": "**total**", "_samples": "samples"}.get(c, c)
+        digits = 0 if c == "_samples" else 1
+        out.append(f"| {name} |" + "".join(f" {fmt(v, digits)} |" for v in values))
+    out.append("")
 
 
 def jmh(out, d):

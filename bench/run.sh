@@ -425,8 +425,10 @@ rate_part() {
     done
 }
 
-connect_part() {
-    local round target
+CONNECTIONS_WARM=0
+
+warm_up_connections() {
+    ((CONNECTIONS_WARM)) && return 0
     # Opening connections runs code the query warm-up never reaches. The JIT compiles a method
     # fully after some ten thousand calls, and many run once per connection: at a few hundred
     # connections a second that takes tens of seconds. With a shorter warm-up the rounds measured
@@ -434,6 +436,12 @@ connect_part() {
     log "warm-up: ${CONNECT_WARMUP_SECONDS}s of pgbench -C through pgbailiff"
     pgbench -n -S -C -c "$CONNECT_CLIENTS" -j "$PGBENCH_JOBS" -T "$CONNECT_WARMUP_SECONDS" -h 127.0.0.1 -p "$BAILIFF_PORT" \
         -U postgres postgres >"$WORK/warmup.out" 2>&1 || die "connection warm-up failed: $(tail -3 "$WORK/warmup.out")"
+    CONNECTIONS_WARM=1
+}
+
+connect_part() {
+    local round target
+    warm_up_connections
     for ((round = 1; round <= ROUNDS; round++)); do
         for target in $(targets_for_round "$round"); do
             run_cell connect "$target" simple "$CONNECT_CLIENTS" "$round" "$CELL_SECONDS"
@@ -465,29 +473,32 @@ profile_part() {
     mkdir -p "$OUT_DIR/profiles"
     printf 'target\tmode\tclients\tseconds\ttps\tproxy_cpu_us\tinterval_us\tstacks\n' >"$OUT_DIR/profile.tsv"
     warm_up_queries
+    local targets=(pgbouncer pgbailiff)
+    [[ "$PERF_OK" == 0 ]] && targets=(pgbailiff)
     for mode in $MODES; do
         for clients in $PROFILE_CLIENTS; do
-            for target in pgbouncer pgbailiff; do
-                [[ "$target" == pgbouncer && "$PERF_OK" == 0 ]] && continue
-                profile_cell "$target" "$mode" "$clients"
-            done
+            for target in "${targets[@]}"; do profile_cell select "$target" "$mode" "$clients"; done
         done
     done
+    warm_up_connections
+    for target in "${targets[@]}"; do profile_cell connect "$target" simple "$CONNECT_CLIENTS"; done
 }
 
-# profile_cell TARGET MODE CLIENTS: pgbench runs past both ends of the sampled window
+# profile_cell KIND TARGET MODE CLIENTS; KIND: select (-S) or connect (-S -C, a connection per
+# transaction). pgbench runs past both ends of the sampled window.
 profile_cell() {
-    local target=$1 mode=$2 clients=$3
-    local port jobs out pb px0 px1 t0 t1 tps stacks
+    local kind=$1 target=$2 mode=$3 clients=$4
+    local port jobs out pb px0 px1 t0 t1 tps stacks query_mode=$mode extra=()
     port=$(port_of "$target")
     jobs=$((clients < PGBENCH_JOBS ? clients : PGBENCH_JOBS))
     out="$WORK/pgbench.out"
+    [[ "$kind" == connect ]] && { extra=(-C); mode=connect; }
     stacks="profiles/$target-$mode-$clients.folded"
-    pgbench -n -S -M "$mode" -c "$clients" -j "$jobs" -T "$((PROFILE_SECONDS + 8 + (clients >= 100 ? 3 : 0)))" \
+    pgbench -n -S "${extra[@]}" -M "$query_mode" -c "$clients" -j "$jobs" -T "$((PROFILE_SECONDS + 8 + (clients >= 100 ? 3 : 0)))" \
         -h 127.0.0.1 -p "$port" -U postgres postgres >"$out" 2>&1 &
     pb=$!
     PGBENCH_PID=$pb
-    wait_for_clients "$pb" "$clients"
+    [[ "$kind" == connect ]] || wait_for_clients "$pb" "$clients"
     sleep 1
     case "$target" in
         pgbailiff)
