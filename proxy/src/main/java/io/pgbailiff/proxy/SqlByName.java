@@ -11,7 +11,7 @@ import java.util.Map;
  * extended protocol. The unnamed one is kept in a field, so such a query reaches no hash table:
  * with many sessions, a table's entries are seldom in the CPU's cache when the session's next
  * message arrives. At 128 pgbench clients in extended mode the look-ups took 0.3 µs of the
- * 28–30 µs of CPU pgbailiff spends per transaction, and under 0.1 µs with the field
+ * 26–30 µs of CPU pgbailiff spent per transaction, and under 0.1 µs with the field
  * (bench/README.md, "Where the proxies' CPU goes").
  */
 final class SqlByName {
