@@ -5,6 +5,8 @@ import io.pgbailiff.adminsql.SessionStatus;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -115,9 +117,11 @@ class SessionRegistryIT {
         }
     }
 
-    @Test
-    void extendedProtocolStatementIsShownWhileItRuns() throws Exception {
-        try (Connection c = proxy.connect("alice", null, "ApplicationName", "reg-ext", "prepareThreshold", "1");
+    /** pgjdbc's prepareThreshold 0 keeps to the unnamed statement; 1 names it from the first execution. */
+    @ParameterizedTest(name = "prepareThreshold={0}")
+    @ValueSource(strings = {"0", "1"})
+    void extendedProtocolStatementIsShownWhileItRuns(String prepareThreshold) throws Exception {
+        try (Connection c = proxy.connect("alice", null, "ApplicationName", "reg-ext", "prepareThreshold", prepareThreshold);
              PreparedStatement ps = c.prepareStatement("SELECT pg_sleep(?) /* extended */")) {
             ps.setDouble(1, 1.0);
             CompletableFuture<Void> running = CompletableFuture.runAsync(() -> {

@@ -95,9 +95,9 @@ public final class Session {
     private long bytesToClient;
 
     private final ArrayDeque<Request> inFlight = new ArrayDeque<>(2);
-    /** Prepared statements' and portals' SQL text; null until the first Parse or Bind, as many sessions never send one. */
-    private SqlByName statements;
-    private SqlByName portals;
+    /** Prepared statements' and portals' SQL text. */
+    private final SqlByName statements = new SqlByName();
+    private final SqlByName portals = new SqlByName();
     /** The request the extended-protocol messages since the last Sync belong to, once one of them is an Execute. */
     private Request openExtended;
     private byte transactionStatus = 'I';
@@ -196,24 +196,15 @@ public final class Session {
     }
 
     void onParse(String statement, String sql) {
-        definitions();
         statements.put(statement, sql);
     }
 
     void onBind(String portal, String statement) {
-        definitions();
         portals.put(portal, statements.get(statement));
     }
 
-    private void definitions() {
-        if (statements == null) {
-            statements = new SqlByName();
-            portals = new SqlByName();
-        }
-    }
-
     void onExecute(String portal) {
-        String sql = portals == null ? null : portals.get(portal);
+        String sql = portals.get(portal);
         if (openExtended == null) {
             openExtended = new Request(sql, System.nanoTime(), nextSequence++);
             openExtended.extended = true;
@@ -226,9 +217,7 @@ public final class Session {
     }
 
     void onClose(byte kind, String name) {
-        if (statements != null) {
-            (kind == 'S' ? statements : portals).remove(name);
-        }
+        (kind == 'S' ? statements : portals).remove(name);
     }
 
     void onSync() {

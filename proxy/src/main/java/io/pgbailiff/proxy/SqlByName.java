@@ -12,7 +12,8 @@ import java.util.Map;
  * with many sessions, a table's entries are seldom in the CPU's cache when the session's next
  * message arrives. At 128 pgbench clients in extended mode the look-ups took 0.3 µs of the
  * 26–30 µs of CPU pgbailiff spent per transaction, and under 0.1 µs with the field
- * (bench/README.md, "Where the proxies' CPU goes").
+ * (bench/README.md, "Where the proxies' CPU goes"). The table is created at the first name, as
+ * most sessions never name one.
  */
 final class SqlByName {
     private String unnamed;
