@@ -464,7 +464,7 @@ def main():
     out.append(f"# pgbailiff vs PostgreSQL and PgBouncer — {meta.get('date', '')}\n")
     out.append("```")
     for k in ("command", "commit", "machine", "cpu", "sched_autogroup", "postgres", "pgbouncer", "java", "pgbailiff_java_opts",
-              "load_before", "load_after", "elapsed_seconds"):
+              "backend_via", "load_before", "load_after", "elapsed_seconds"):
         if k in meta:
             out.append(f"{k}: {meta[k]}")
     out.append("```\n")

@@ -22,6 +22,8 @@
 #   --cancel-tries N      CANCEL_TRIES   tries per cancel kind                          (200)
 #   --copy-mb N           COPY_MB        size of the COPY TO STDOUT result, MiB         (1024)
 #   --scale N             SCALE          pgbench scale                                  (10)
+#   --backend-via tcp|unix BACKEND_VIA   how both proxies reach PostgreSQL: loopback TCP, or its
+#                                        Unix-domain socket, as when they run on the database host (tcp)
 #   --out DIR             OUT_DIR        where results go        (bench/results/<timestamp>)
 # Environment only:
 #   PG_BIN (/usr/lib/postgresql/15/bin), PGBOUNCER (pgbouncer), PG_PORT (15432),
@@ -42,7 +44,7 @@ ROOT=$(dirname "$HERE")
 # the command as given, with every setting that came from the environment in front of it
 COMMAND_LINE="bench/run.sh"
 if (($# > 0)); then COMMAND_LINE+=$(printf ' %q' "$@"); fi
-for v in PARTS CELL_SECONDS ROUNDS CLIENTS MODES PROFILE_CLIENTS PROFILE_SECONDS PROFILE_INTERVAL_US RATE_TPS CONNECT_CLIENTS IDLE_COUNTS SHOW_COUNT CANCEL_TRIES COPY_MB SCALE \
+for v in PARTS BACKEND_VIA CELL_SECONDS ROUNDS CLIENTS MODES PROFILE_CLIENTS PROFILE_SECONDS PROFILE_INTERVAL_US RATE_TPS CONNECT_CLIENTS IDLE_COUNTS SHOW_COUNT CANCEL_TRIES COPY_MB SCALE \
     WARMUP_SECONDS CONNECT_WARMUP_SECONDS PGBENCH_JOBS PGBAILIFF_JAR PGBAILIFF_JAVA_OPTS JMH_OPTS JFR MEMORY_NMT; do
     if [[ -n "${!v:-}" ]]; then COMMAND_LINE="$v=$(printf '%q' "${!v}") $COMMAND_LINE"; fi
 done
@@ -65,6 +67,7 @@ while [[ $# -gt 0 ]]; do
         --cancel-tries) CANCEL_TRIES=$2; shift 2 ;;
         --copy-mb) COPY_MB=$2; shift 2 ;;
         --scale) SCALE=$2; shift 2 ;;
+        --backend-via) BACKEND_VIA=$2; shift 2 ;;
         --out) OUT_DIR=$2; shift 2 ;;
         -h|--help) usage; exit 0 ;;
         *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
@@ -75,7 +78,7 @@ done
 : "${CELL_SECONDS:=2}" "${ROUNDS:=3}" "${CLIENTS:=1 8 32 128}" "${MODES:=simple extended prepared}"
 : "${PROFILE_CLIENTS:=8 128}" "${PROFILE_SECONDS:=8}" "${PROFILE_INTERVAL_US:=1000}"
 : "${RATE_TPS:=10000}" "${CONNECT_CLIENTS:=8}" "${IDLE_COUNTS:=1000 5000}" "${SHOW_COUNT:=1000}" "${CANCEL_TRIES:=200}"
-: "${COPY_MB:=1024}" "${SCALE:=10}" "${WARMUP_SECONDS:=2}" "${CONNECT_WARMUP_SECONDS:=30}" "${PGBENCH_JOBS:=2}"
+: "${BACKEND_VIA:=tcp}" "${COPY_MB:=1024}" "${SCALE:=10}" "${WARMUP_SECONDS:=2}" "${CONNECT_WARMUP_SECONDS:=30}" "${PGBENCH_JOBS:=2}"
 : "${PG_BIN:=/usr/lib/postgresql/15/bin}" "${PGBOUNCER:=pgbouncer}"
 : "${PG_PORT:=15432}" "${BAILIFF_PORT:=16432}" "${BOUNCER_PORT:=17432}"
 : "${PGBAILIFF_JAR:=$ROOT/proxy/target/pgbailiff.jar}" "${PGBAILIFF_JAVA_OPTS:=}"
@@ -95,6 +98,7 @@ for p in ${PARTS//,/ }; do
     [[ "$p" =~ ^(throughput|rate|connect|cancel|show|memory|copy|jmh|profile)$ ]] || die "unknown part: $p (see --help)"
 done
 for n in $CLIENTS $PROFILE_CLIENTS $IDLE_COUNTS; do [[ "$n" =~ ^[1-9][0-9]*$ ]] || die "not a count: $n"; done
+[[ "$BACKEND_VIA" =~ ^(tcp|unix)$ ]] || die "--backend-via is tcp or unix, not $BACKEND_VIA"
 for m in $MODES; do [[ "$m" =~ ^(simple|extended|prepared)$ ]] || die "unknown query mode: $m"; done
 
 export PATH="$PG_BIN:$PATH"
@@ -186,7 +190,7 @@ start_bouncer() {
     printf '"postgres" ""\n' >"$WORK/userlist.txt"
     cat >"$WORK/pgbouncer.ini" <<EOF
 [databases]
-* = host=127.0.0.1 port=$PG_PORT
+* = host=$BACKEND_HOST port=$PG_PORT
 [pgbouncer]
 listen_addr = 127.0.0.1
 listen_port = $BOUNCER_PORT
@@ -234,7 +238,7 @@ start_bailiff() {
     # share, and pgbailiff would otherwise share pgbench's, the script's session.
     # shellcheck disable=SC2086
     setsid java $PGBAILIFF_JAVA_OPTS "$@" -jar "$PGBAILIFF_JAR" --listen "127.0.0.1:$BAILIFF_PORT" \
-        --backend "127.0.0.1:$PG_PORT" >>"$WORK/pgbailiff.log" 2>&1 &
+        --backend "$BACKEND_HOST:$PG_PORT" >>"$WORK/pgbailiff.log" 2>&1 &
     BAILIFF_PID=$!
     wait_until 60 pg_ready "$BAILIFF_PORT" || die "pgbailiff not ready: $(tail -5 "$WORK/pgbailiff.log")"
     kill -0 "$BAILIFF_PID" 2>/dev/null || die "pgbailiff exited: $(tail -5 "$WORK/pgbailiff.log")"
@@ -662,6 +666,8 @@ if [[ "$PARTS" != jmh ]]; then
     done
 fi
 WORK=$(mktemp -d /tmp/pgbailiff-bench.XXXXXX)
+# PostgreSQL's socket directory is $WORK
+if [[ "$BACKEND_VIA" == unix ]]; then BACKEND_HOST=$WORK; else BACKEND_HOST=127.0.0.1; fi
 [[ ${#AS_PG[@]} -gt 0 ]] && chown postgres "$WORK"
 RESULTS="$OUT_DIR/pgbench.tsv"
 printf 'kind\ttarget\tmode\tclients\tround\tseconds\ttps\tlatency_ms\ttxns\tfailed\tconn_ms\tproxy_cpu_us\tpg_cpu_us\tpgbench_cpu_us\n' >"$RESULTS"
@@ -677,6 +683,7 @@ printf 'kind\ttarget\tmode\tclients\tround\tseconds\ttps\tlatency_ms\ttxns\tfail
     echo "pgbouncer: $("$PGBOUNCER" --version | head -1)"
     echo "java: $(java -version 2>&1 | head -1)"
     echo "pgbailiff_java_opts: ${PGBAILIFF_JAVA_OPTS:-(JVM defaults)}"
+    echo "backend_via: $BACKEND_VIA (both proxies connect to PostgreSQL at $BACKEND_HOST; clients always over TCP)"
     echo "rate_tps: $RATE_TPS"
     echo "load_before: $(cut -d' ' -f1-3 /proc/loadavg)"
 } >"$OUT_DIR/meta.txt"

@@ -1,10 +1,8 @@
 package io.pgbailiff.proxy;
 
-import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
@@ -30,12 +28,9 @@ final class BackendCanceller {
 
     Future<Void> cancel(EventLoop loop, CancelKeys.BackendKey key) {
         Promise<Void> done = loop.newPromise();
-        ChannelFuture connect = new Bootstrap()
-                .group(loop)
-                .channel(transport.socketChannel())
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) config.connectTimeout().toMillis())
+        ChannelFuture connect = transport.toBackend(loop, config.backend(), config.connectTimeout().toMillis())
                 .handler(new ChannelInboundHandlerAdapter())
-                .connect(config.backend().host(), config.backend().port());
+                .connect();
         connect.addListener((ChannelFutureListener) f -> send(f, key, loop, done));
         return done;
     }
@@ -43,7 +38,7 @@ final class BackendCanceller {
     private void send(ChannelFuture f, CancelKeys.BackendKey key, EventLoop loop, Promise<Void> done) {
         if (!f.isSuccess()) {
             log.warn("could not send cancel request for backend pid {} to {}: {}", key.processId(),
-                    config.backend(), f.cause().toString());
+                    config.backend().describe(), f.cause().toString());
             done.trySuccess(null);
             return;
         }

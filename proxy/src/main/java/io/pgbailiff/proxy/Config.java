@@ -151,11 +151,20 @@ public record Config(
         }
     }
 
-    /** A host and port as written in settings: {@code host:port}, {@code [v6]:port}, or {@code :port}. */
+    /**
+     * A host and port as written in settings: {@code host:port}, {@code [v6]:port}, or {@code :port}.
+     * A host that starts with a slash is, as in libpq, the directory of a Unix-domain socket; there
+     * the port only names the socket file and may be left out ({@code /var/run/postgresql}).
+     */
     public record HostPort(String host, int port) {
+        private static final int POSTGRES_PORT = 5432;
+
         public static HostPort parse(String text, String defaultHost) {
             String s = text.trim();
             int colon = s.lastIndexOf(':');
+            if (colon < 0 && s.startsWith("/")) {
+                return new HostPort(s, POSTGRES_PORT);
+            }
             if (colon < 0) {
                 throw new IllegalArgumentException("expected host:port, got '" + text + "'");
             }
@@ -176,6 +185,20 @@ public record Config(
                 throw new IllegalArgumentException("port out of range in '" + text + "'");
             }
             return new HostPort(host, port);
+        }
+
+        public boolean isSocketDirectory() {
+            return host.startsWith("/");
+        }
+
+        /** The socket file PostgreSQL listens on in {@link #isSocketDirectory() the directory}. */
+        public String socketPath() {
+            return (host.endsWith("/") ? host : host + "/") + ".s.PGSQL." + port;
+        }
+
+        /** How messages name the server: {@code host:port}, or the socket file's path. */
+        public String describe() {
+            return isSocketDirectory() ? socketPath() : toString();
         }
 
         @Override

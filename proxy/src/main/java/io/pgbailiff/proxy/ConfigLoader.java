@@ -37,7 +37,8 @@ public final class ConfigLoader {
     private static final List<Setting> SETTINGS = List.of(
             new Setting("--listen", "PGBAILIFF_LISTEN", "HOST:PORT", "address clients connect to",
                     (c, v) -> c.listen = Config.HostPort.parse(v, "0.0.0.0"), d -> d.listen().toString()),
-            new Setting("--backend", "PGBAILIFF_BACKEND", "HOST:PORT", "the PostgreSQL server to forward to",
+            new Setting("--backend", "PGBAILIFF_BACKEND", "HOST:PORT|/DIR[:PORT]",
+                    "the PostgreSQL server to forward to; /DIR: over its Unix-domain socket in that directory",
                     (c, v) -> c.backend = Config.HostPort.parse(v, "127.0.0.1"), d -> d.backend().toString()),
             new Setting("--node-id", "PGBAILIFF_NODE_ID", "N", "this node's id (1-4294967295), part of every session id",
                     (c, v) -> c.nodeId = parseNodeId(v), d -> Integer.toUnsignedString(d.nodeId())),

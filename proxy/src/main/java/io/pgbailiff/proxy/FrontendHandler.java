@@ -1,6 +1,5 @@
 package io.pgbailiff.proxy;
 
-import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -9,7 +8,6 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
-import io.netty.channel.ChannelOption;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.codec.DecoderException;
 import io.netty.handler.ssl.SslHandler;
@@ -281,10 +279,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
         }
         state = State.CONNECTING;
         long connectStart = System.nanoTime();
-        ChannelFuture connect = new Bootstrap()
-                .group(client.eventLoop())
-                .channel(proxy.transport().socketChannel())
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) config.connectTimeout().toMillis())
+        ChannelFuture connect = proxy.transport()
+                .toBackend(client.eventLoop(), config.backend(), config.connectTimeout().toMillis())
                 .handler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
@@ -294,7 +290,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
                         ch.pipeline().addLast("relay", new BackendHandler(FrontendHandler.this));
                     }
                 })
-                .connect(config.backend().host(), config.backend().port());
+                .connect();
         backend = connect.channel();
         connect.addListener((ChannelFutureListener) f -> guarded(() -> onBackendConnected(f, startup, connectStart)));
     }
@@ -309,7 +305,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
             return;
         }
         proxy.metrics().backendConnected(System.nanoTime() - connectStart);
-        if (proxy.tls().backendMode() == Config.BackendTls.DISABLE) {
+        if (proxy.tls().backendMode() == Config.BackendTls.DISABLE || proxy.config().backend().isSocketDirectory()) {
             startBackendSession(startup);
             return;
         }
@@ -325,9 +321,10 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
         if (state == State.CLOSED) {
             return;
         }
-        log.warn("could not connect to backend {} for {}: {}", proxy.config().backend(), client.remoteAddress(), reason);
+        log.warn("could not connect to backend {} for {}: {}", proxy.config().backend().describe(), client.remoteAddress(),
+                reason);
         proxy.metrics().connectionRejected(ProxyMetrics.Rejection.BACKEND_UNAVAILABLE);
-        fatal(PgError.fatal(SqlState.CONNECTION_FAILURE, "could not connect to server " + proxy.config().backend() + ": " + reason)
+        fatal(PgError.fatal(SqlState.CONNECTION_FAILURE, "could not connect to server " + proxy.config().backend().describe() + ": " + reason)
                 .withHint("pgbailiff could not reach its backend PostgreSQL."));
     }
 

@@ -1,6 +1,5 @@
 package io.pgbailiff.proxy;
 
-import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
@@ -9,7 +8,6 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
-import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
@@ -94,7 +92,7 @@ final class HttpEndpoints implements AutoCloseable {
                 case "/health" -> respond(ctx, keepAlive, HttpResponseStatus.OK, "ok\n", "text/plain; charset=utf-8");
                 case "/ready" -> backendReachable(ctx).thenAccept(reachable -> respond(ctx, keepAlive,
                         reachable ? HttpResponseStatus.OK : HttpResponseStatus.SERVICE_UNAVAILABLE,
-                        reachable ? "ready\n" : "backend " + config.backend() + " unreachable\n", "text/plain; charset=utf-8"));
+                        reachable ? "ready\n" : "backend " + config.backend().describe() + " unreachable\n", "text/plain; charset=utf-8"));
                 default -> respond(ctx, keepAlive, HttpResponseStatus.NOT_FOUND,
                         "not found; try /metrics, /health or /ready\n", "text/plain; charset=utf-8");
             }
@@ -102,12 +100,9 @@ final class HttpEndpoints implements AutoCloseable {
 
         private CompletableFuture<Boolean> backendReachable(ChannelHandlerContext ctx) {
             CompletableFuture<Boolean> reachable = new CompletableFuture<>();
-            new Bootstrap()
-                    .group(ctx.channel().eventLoop())
-                    .channel(transport.socketChannel())
-                    .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(config.connectTimeout().toMillis(), 2000))
+            transport.toBackend(ctx.channel().eventLoop(), config.backend(), Math.min(config.connectTimeout().toMillis(), 2000))
                     .handler(new ChannelInboundHandlerAdapter())
-                    .connect(config.backend().host(), config.backend().port())
+                    .connect()
                     .addListener((ChannelFutureListener) f -> {
                         reachable.complete(f.isSuccess());
                         f.channel().close();

@@ -43,6 +43,7 @@ public final class ProxyServer implements AutoCloseable {
     public static ProxyServer start(Config config) throws InterruptedException {
         TlsContexts tls = TlsContexts.from(config);
         Transport transport = Transport.best();
+        transport.checkReaches(config.backend());
         SessionRegistry registry = new SessionRegistry();
         ClientConnections connections = new ClientConnections(config.maxClientConnections());
         CancelKeys cancelKeys = new CancelKeys();
@@ -79,7 +80,8 @@ public final class ProxyServer implements AutoCloseable {
             log.info("pgbailiff node {} listening on {} ({}, {} threads{}), forwarding to {} (backend TLS {}){}",
                     Integer.toUnsignedString(config.nodeId()), proxy.address(), transport.name(), config.threads(),
                     tls.offeredToClients() ? (config.tlsRequire() ? ", TLS required" : ", TLS offered") : "",
-                    config.backend(), config.backendTls().setting(),
+                    config.backend(), config.backend().isSocketDirectory() ? "not used on a Unix-domain socket"
+                            : config.backendTls().setting(),
                     http == null ? "" : "; metrics at http://" + hostPort(http.address()) + "/metrics");
             return proxy;
         } catch (RuntimeException | InterruptedException e) {

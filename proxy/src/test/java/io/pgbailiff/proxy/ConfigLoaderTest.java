@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -45,6 +46,24 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void aBackendHostThatStartsWithASlashIsASocketDirectory() {
+        Config.HostPort withPort = ConfigLoader.load(List.of("--backend", "/var/run/postgresql:5433"), Map.of()).backend();
+        assertTrue(withPort.isSocketDirectory());
+        assertEquals("/var/run/postgresql/.s.PGSQL.5433", withPort.socketPath());
+        assertEquals("/var/run/postgresql/.s.PGSQL.5433", withPort.describe());
+
+        Config.HostPort noPort = ConfigLoader.load(List.of(), Map.of("PGBAILIFF_BACKEND", "/tmp/")).backend();
+        assertEquals(new Config.HostPort("/tmp/", 5432), noPort);
+        assertEquals("/tmp/.s.PGSQL.5432", noPort.socketPath());
+
+        Config.HostPort tcp = ConfigLoader.load(List.of("--backend", "db:5433"), Map.of()).backend();
+        assertFalse(tcp.isSocketDirectory());
+        assertEquals("db:5433", tcp.describe());
+        assertThrows(ConfigLoader.InvalidSettingException.class,
+                () -> ConfigLoader.load(List.of("--backend", "db.internal"), Map.of()));
+    }
+
+    @Test
     void nodeIdsUpToThirtyTwoBitsUnsigned() {
         assertEquals(0xffffffffL, Integer.toUnsignedLong(ConfigLoader.load(List.of("--node-id", "4294967295"), Map.of()).nodeId()));
     }
@@ -71,7 +90,7 @@ class ConfigLoaderTest {
         assertMessage("--connect-timeout: not a duration: 'soon' (use e.g. 5s or 500ms)", "--connect-timeout", "soon");
         assertMessage("--connect-timeout: must be greater than zero, got '0s'", "--connect-timeout", "0s");
         assertMessage("unknown option --frobnicate (see --help)", "--frobnicate");
-        assertMessage("--backend: missing value HOST:PORT", "--backend");
+        assertMessage("--backend: missing value HOST:PORT|/DIR[:PORT]", "--backend");
         var e = assertThrows(ConfigLoader.InvalidSettingException.class,
                 () -> ConfigLoader.load(List.of(), Map.of("PGBAILIFF_NODE_ID", "-1")));
         assertEquals("PGBAILIFF_NODE_ID: must be between 1 and 4294967295, got -1", e.getMessage());

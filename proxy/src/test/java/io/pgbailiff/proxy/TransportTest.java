@@ -2,8 +2,11 @@ package io.pgbailiff.proxy;
 
 import io.netty.channel.ChannelOption;
 import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
 import org.junit.jupiter.api.Test;
 
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class TransportTest {
@@ -17,5 +20,15 @@ class TransportTest {
         } finally {
             channel.unsafe().closeForcibly();
         }
+    }
+
+    @Test
+    void aSocketDirectoryNeedsATransportWithUnixDomainSockets() {
+        Config.HostPort directory = new Config.HostPort("/var/run/postgresql", 5432);
+        Transport nio = new Transport("nio", NioServerSocketChannel.class, NioSocketChannel.class, null);
+        var e = assertThrows(ConfigLoader.InvalidSettingException.class, () -> nio.checkReaches(directory));
+        assertTrue(e.getMessage().contains("Unix-domain socket"), e.getMessage());
+        nio.checkReaches(new Config.HostPort("db", 5432));
+        Transport.best().checkReaches(directory);
     }
 }
