@@ -4,6 +4,7 @@ import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,13 +29,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * the socket, and TLS is not asked for on it even when the server offers it.
  */
 class UnixSocketBackendIT {
-    private static Path socketDir;
+    @TempDir
+    static Path socketDir;
     private static EmbeddedPostgres backend;
     private static TestProxy proxy;
 
     @BeforeAll
     static void start() throws Exception {
-        socketDir = Files.createTempDirectory("pgbailiff-socket");
         TestCertificates.Issued certs = TestCertificates.newAuthority("socket-ca").writeServer(socketDir, "socket-backend");
         backend = TestPostgres.startSeparate(Map.of("unix_socket_directories", socketDir.toString(),
                 "ssl", "on", "ssl_cert_file", certs.serverCert().toString(), "ssl_key_file", certs.serverKey().toString()));
@@ -42,7 +43,7 @@ class UnixSocketBackendIT {
             s.execute("CREATE ROLE alice LOGIN");
             ResultSet rs = s.executeQuery("SHOW hba_file");
             rs.next();
-            // TCP is refused: whatever works below went through the socket
+            // TCP is refused: every session below went through the socket
             Files.writeString(Path.of(rs.getString(1)), "local all all trust\nhost all all 0.0.0.0/0 reject\n");
             s.execute("SELECT pg_reload_conf()");
         }
@@ -126,8 +127,7 @@ class UnixSocketBackendIT {
     }
 
     @Test
-    void aDirectoryWithoutTheSocketIsAConnectionFailure() throws Exception {
-        Path empty = Files.createTempDirectory("pgbailiff-no-socket");
+    void aDirectoryWithoutTheSocketIsAConnectionFailure(@TempDir Path empty) throws Exception {
         try (TestProxy nowhere = TestProxy.start("--backend", empty.toString())) {
             SQLException e = assertThrows(SQLException.class, () -> nowhere.connect("alice").close());
             assertEquals("08006", e.getSQLState());

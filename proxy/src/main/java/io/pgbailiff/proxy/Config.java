@@ -203,7 +203,7 @@ public record Config(
 
         @Override
         public String toString() {
-            return (host.contains(":") ? "[" + host + "]" : host) + ":" + port;
+            return (host.contains(":") && !isSocketDirectory() ? "[" + host + "]" : host) + ":" + port;
         }
     }
 }

@@ -36,7 +36,7 @@ public final class ConfigLoader {
 
     private static final List<Setting> SETTINGS = List.of(
             new Setting("--listen", "PGBAILIFF_LISTEN", "HOST:PORT", "address clients connect to",
-                    (c, v) -> c.listen = Config.HostPort.parse(v, "0.0.0.0"), d -> d.listen().toString()),
+                    (c, v) -> c.listen = parseListenAddress(v), d -> d.listen().toString()),
             new Setting("--backend", "PGBAILIFF_BACKEND", "HOST:PORT|/DIR[:PORT]",
                     "the PostgreSQL server to forward to; /DIR: over its Unix-domain socket in that directory",
                     (c, v) -> c.backend = Config.HostPort.parse(v, "127.0.0.1"), d -> d.backend().toString()),
@@ -47,7 +47,7 @@ public final class ConfigLoader {
                     (c, v) -> c.adminRoles = parseRoles(v),
                     d -> d.adminRoles().isEmpty() ? "none" : String.join(",", d.adminRoles())),
             new Setting("--http", "PGBAILIFF_HTTP", "HOST:PORT|off", "where GET /metrics, /health and /ready are served",
-                    (c, v) -> c.http = "off".equalsIgnoreCase(v.trim()) ? null : Config.HostPort.parse(v, "0.0.0.0"),
+                    (c, v) -> c.http = "off".equalsIgnoreCase(v.trim()) ? null : parseListenAddress(v),
                     d -> d.http() == null ? "off" : d.http().toString()),
             new Setting("--tls-cert", "PGBAILIFF_TLS_CERT", "FILE", "PEM certificate chain for TLS with clients",
                     (c, v) -> c.tlsCert = parsePath(v), d -> "none (TLS refused)"),
@@ -180,6 +180,14 @@ public final class ConfigLoader {
                     .orElseThrow(() -> new InvalidSettingException(where + ": unknown setting '" + key + "' (see --help)"));
             apply(config, setting, value, where + ": " + key);
         }
+    }
+
+    private static Config.HostPort parseListenAddress(String v) {
+        Config.HostPort address = Config.HostPort.parse(v, "0.0.0.0");
+        if (address.isSocketDirectory()) {
+            throw new IllegalArgumentException("pgbailiff listens on TCP only; a Unix-domain socket directory is accepted by --backend");
+        }
+        return address;
     }
 
     private static int separator(String line) {

@@ -61,6 +61,10 @@ class ConfigLoaderTest {
         assertEquals("db:5433", tcp.describe());
         assertThrows(ConfigLoader.InvalidSettingException.class,
                 () -> ConfigLoader.load(List.of("--backend", "db.internal"), Map.of()));
+        assertMessage("--listen: pgbailiff listens on TCP only; a Unix-domain socket directory is accepted by --backend",
+                "--listen", "/tmp");
+        assertMessage("--http: pgbailiff listens on TCP only; a Unix-domain socket directory is accepted by --backend",
+                "--http", "/tmp:9187");
     }
 
     @Test

@@ -1,6 +1,7 @@
 package io.pgbailiff.proxy;
 
 import io.netty.channel.ChannelOption;
+import io.netty.channel.epoll.Epoll;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
@@ -29,6 +30,8 @@ class TransportTest {
         var e = assertThrows(ConfigLoader.InvalidSettingException.class, () -> nio.checkReaches(directory));
         assertTrue(e.getMessage().contains("Unix-domain socket"), e.getMessage());
         nio.checkReaches(new Config.HostPort("db", 5432));
-        Transport.best().checkReaches(directory);
+        if (Epoll.isAvailable()) {
+            Transport.best().checkReaches(directory);
+        }
     }
 }
