@@ -305,7 +305,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
             return;
         }
         proxy.metrics().backendConnected(System.nanoTime() - connectStart);
-        if (proxy.tls().backendMode() == Config.BackendTls.DISABLE || proxy.config().backend().isSocketDirectory()) {
+        if (proxy.tls().backendMode() == Config.BackendTls.DISABLE) {
             startBackendSession(startup);
             return;
         }

@@ -16,7 +16,9 @@ import javax.net.ssl.SSLParameters;
  *
  * <p>Toward the backend the modes mean what libpq's sslmode means: {@code prefer} and
  * {@code require} encrypt without checking the certificate, {@code verify-ca} checks it against
- * the CA, {@code verify-full} also checks that it names the backend host.
+ * the CA, {@code verify-full} also checks that it names the backend host. As libpq ignores
+ * sslmode on a Unix-domain socket, where PostgreSQL offers no TLS, a backend reached through its
+ * socket directory is in mode {@code disable} whatever the setting.
  */
 final class TlsContexts {
     private final SslContext clients;
@@ -40,10 +42,11 @@ final class TlsContexts {
                         + Errors.rootMessage(e));
             }
         }
+        Config.BackendTls backendMode = config.backend().isSocketDirectory() ? Config.BackendTls.DISABLE : config.backendTls();
         SslContext backend = null;
-        if (config.backendTls() != Config.BackendTls.DISABLE) {
+        if (backendMode != Config.BackendTls.DISABLE) {
             SslContextBuilder b = SslContextBuilder.forClient();
-            if (!config.backendTls().verifiesCertificate()) {
+            if (!backendMode.verifiesCertificate()) {
                 b.trustManager(InsecureTrustManagerFactory.INSTANCE);
             } else if (config.backendTlsCa() != null) {
                 b.trustManager(config.backendTlsCa().toFile());
@@ -55,7 +58,7 @@ final class TlsContexts {
                         + ": " + Errors.rootMessage(e));
             }
         }
-        return new TlsContexts(clients, backend, config.backendTls());
+        return new TlsContexts(clients, backend, backendMode);
     }
 
     boolean offeredToClients() {
