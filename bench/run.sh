@@ -198,6 +198,7 @@ unix_socket_dir =
 auth_type = trust
 auth_file = $WORK/userlist.txt
 pool_mode = session
+server_tls_sslmode = disable
 max_client_conn = $max_clients
 default_pool_size = $max_clients
 ignore_startup_parameters = extra_float_digits
@@ -236,9 +237,11 @@ start_bailiff() {
     # In its own session, as PgBouncer (-d) and PostgreSQL (pg_ctl) are: with the kernel's
     # autogroup scheduling (sched_autogroup_enabled=1), processes of one session share one CPU
     # share, and pgbailiff would otherwise share pgbench's, the script's session.
+    # No TLS to the backend, as PgBouncer (server_tls_sslmode = disable): the bench's PostgreSQL
+    # offers none, and pgbailiff's default (prefer) would ask for it on every connection.
     # shellcheck disable=SC2086
     setsid java $PGBAILIFF_JAVA_OPTS "$@" -jar "$PGBAILIFF_JAR" --listen "127.0.0.1:$BAILIFF_PORT" \
-        --backend "$BACKEND_HOST:$PG_PORT" >>"$WORK/pgbailiff.log" 2>&1 &
+        --backend "$BACKEND_HOST:$PG_PORT" --backend-tls disable >>"$WORK/pgbailiff.log" 2>&1 &
     BAILIFF_PID=$!
     wait_until 60 pg_ready "$BAILIFF_PORT" || die "pgbailiff not ready: $(tail -5 "$WORK/pgbailiff.log")"
     kill -0 "$BAILIFF_PID" 2>/dev/null || die "pgbailiff exited: $(tail -5 "$WORK/pgbailiff.log")"
@@ -684,6 +687,7 @@ printf 'kind\ttarget\tmode\tclients\tround\tseconds\ttps\tlatency_ms\ttxns\tfail
     echo "java: $(java -version 2>&1 | head -1)"
     echo "pgbailiff_java_opts: ${PGBAILIFF_JAVA_OPTS:-(JVM defaults)}"
     echo "backend_via: $BACKEND_VIA (both proxies connect to PostgreSQL at $BACKEND_HOST; clients always over TCP)"
+    echo "backend_tls: disable for both proxies"
     echo "rate_tps: $RATE_TPS"
     echo "load_before: $(cut -d' ' -f1-3 /proc/loadavg)"
 } >"$OUT_DIR/meta.txt"

@@ -83,13 +83,13 @@ class BadInputAndFailuresIT extends ProxyTestBase {
     @Test
     void encryptionRequestsAreDeclinedAndPipelinedBytesRefused() throws Exception {
         try (RawPgClient raw = new RawPgClient(proxy.port())) {
-            raw.send(ByteBuffer.allocate(8).putInt(8).putInt(80877103).array());
+            raw.send(RawPgClient.sslRequest());
             assertEquals('N', raw.readByte(), "SSLRequest answered N");
             raw.send(ByteBuffer.allocate(8).putInt(8).putInt(80877104).array());
             assertEquals('N', raw.readByte(), "GSSENCRequest answered N");
             raw.logIn(Map.of("user", "alice", "database", "postgres"));
         }
-        byte[] ssl = ByteBuffer.allocate(8).putInt(8).putInt(80877103).array();
+        byte[] ssl = RawPgClient.sslRequest();
         byte[] startup = RawPgClient.startupPacket(196608, Map.of("user", "alice", "database", "postgres"));
         byte[] pipelined = ByteBuffer.allocate(ssl.length + startup.length).put(ssl).put(startup).array();
         RawPgClient.Message m = fatalAfter(pipelined);

@@ -187,7 +187,7 @@ class ConnectionStormIT extends ProxyTestBase {
                     return kind + " closed";
                 }
                 case SSL_REQUEST -> {
-                    out.write(ByteBuffer.allocate(8).putInt(8).putInt(80877103).array());
+                    out.write(RawPgClient.sslRequest());
                     out.flush();
                     in.read();
                     return kind + " closed";

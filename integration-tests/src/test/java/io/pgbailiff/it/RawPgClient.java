@@ -75,6 +75,10 @@ public final class RawPgClient implements AutoCloseable {
         return ByteBuffer.allocate(8 + body.size()).putInt(8 + body.size()).putInt(protocolVersion).put(body.toByteArray()).array();
     }
 
+    public static byte[] sslRequest() {
+        return ByteBuffer.allocate(8).putInt(8).putInt(80877103).array();
+    }
+
     public static byte[] cancelRequest(int pid, byte[] key) {
         return ByteBuffer.allocate(12 + key.length).putInt(12 + key.length).putInt(80877102).putInt(pid).put(key).array();
     }

@@ -100,7 +100,7 @@ class TlsIT {
 
     @Test
     void startupPipelinedBehindSslRequestIsNeverProcessed() throws Exception {
-        byte[] ssl = ByteBuffer.allocate(8).putInt(8).putInt(80877103).array();
+        byte[] ssl = RawPgClient.sslRequest();
         byte[] startup = RawPgClient.startupPacket(196608, Map.of("user", "bob", "database", "postgres",
                 "application_name", "tls-pipelined"));
         try (RawPgClient raw = new RawPgClient(proxy.port())) {

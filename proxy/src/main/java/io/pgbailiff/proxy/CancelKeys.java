@@ -4,7 +4,6 @@ import io.netty.util.concurrent.EventExecutor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.net.SocketAddress;
 import java.security.MessageDigest;
 import java.security.SecureRandom;
 import java.time.Duration;
@@ -48,7 +47,7 @@ final class CancelKeys {
     /** Unmatched requests not yet reported in a log line. */
     private final AtomicLong unreported = new AtomicLong();
     private final AtomicBoolean reportScheduled = new AtomicBoolean();
-    private final AtomicReference<SocketAddress> lastUnmatchedFrom = new AtomicReference<>();
+    private final AtomicReference<String> lastUnmatchedFrom = new AtomicReference<>();
     private volatile long lastReportNanos = System.nanoTime() - UNMATCHED_LOG_INTERVAL.toNanos();
 
     Entry issue(BackendKey backendKey) {
@@ -101,7 +100,7 @@ final class CancelKeys {
      * Counts a CancelRequest that matched nothing and makes sure it is reported: the first one
      * after a quiet interval at once, later ones together at the end of the interval.
      */
-    void recordUnmatched(SocketAddress from, EventExecutor executor) {
+    void recordUnmatched(String from, EventExecutor executor) {
         unmatched.increment();
         unreported.incrementAndGet();
         lastUnmatchedFrom.set(from);

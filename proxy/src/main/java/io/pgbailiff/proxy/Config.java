@@ -30,6 +30,8 @@ import java.util.Map;
  * @param logFormat                console log lines as text or JSON
  * @param logLevels                level per logger name ({@code root} for the root logger)
  * @param threads                  event-loop threads; each client and its backend connection share one
+ * @param unixSocketDir            where clients may also connect through a Unix-domain socket,
+ *                                 {@code .s.PGSQL.<listen port>}; null: TCP only
  */
 public record Config(
         HostPort listen,
@@ -52,7 +54,8 @@ public record Config(
         Duration drainTimeout,
         LogFormat logFormat,
         Map<String, String> logLevels,
-        int threads) {
+        int threads,
+        Path unixSocketDir) {
 
     public static final int DEFAULT_MAX_MESSAGE_SIZE = 0x3fffffff;
 
@@ -78,6 +81,16 @@ public record Config(
 
     public static Config defaults() {
         return new Builder().build();
+    }
+
+    /** The name PostgreSQL gives its Unix-domain socket for a port, in whichever directory. */
+    static String socketFileName(int port) {
+        return ".s.PGSQL." + port;
+    }
+
+    /** The socket clients may connect to when pgbailiff listens on TCP {@code port}; null when there is none. */
+    public Path unixSocket(int port) {
+        return unixSocketDir == null ? null : unixSocketDir.resolve(socketFileName(port));
     }
 
     public boolean tlsEnabled() {
@@ -113,6 +126,7 @@ public record Config(
         b.logFormat = logFormat;
         b.logLevels = logLevels;
         b.threads = threads;
+        b.unixSocketDir = unixSocketDir;
         return b;
     }
 
@@ -143,11 +157,12 @@ public record Config(
          * beyond what the load needs costs context switches on each relayed message.
          */
         int threads = Math.max(1, Runtime.getRuntime().availableProcessors() / 2);
+        Path unixSocketDir;
 
         Config build() {
             return new Config(listen, backend, nodeId, connectTimeout, maxMessageSize, embeddedBackend, adminRoles,
                     http, tlsCert, tlsKey, tlsRequire, backendTls, backendTlsCa, maxClientConnections, startupTimeout,
-                    idleInTransactionTimeout, idleSessionTimeout, drainTimeout, logFormat, logLevels, threads);
+                    idleInTransactionTimeout, idleSessionTimeout, drainTimeout, logFormat, logLevels, threads, unixSocketDir);
         }
     }
 
@@ -193,7 +208,7 @@ public record Config(
 
         /** The socket file PostgreSQL listens on in {@link #isSocketDirectory() the directory}. */
         public String socketPath() {
-            return (host.endsWith("/") ? host : host + "/") + ".s.PGSQL." + port;
+            return (host.endsWith("/") ? host : host + "/") + socketFileName(port);
         }
 
         /** How messages name the server: {@code host:port}, or the socket file's path. */

@@ -36,7 +36,10 @@ public final class ConfigLoader {
 
     private static final List<Setting> SETTINGS = List.of(
             new Setting("--listen", "PGBAILIFF_LISTEN", "HOST:PORT", "address clients connect to",
-                    (c, v) -> c.listen = parseListenAddress(v), d -> d.listen().toString()),
+                    (c, v) -> c.listen = parseListenAddress(v, "a Unix-domain socket for clients is set with --unix-socket-dir"), d -> d.listen().toString()),
+            new Setting("--unix-socket-dir", "PGBAILIFF_UNIX_SOCKET_DIR", "DIR|off",
+                    "also accept clients on the Unix-domain socket DIR/.s.PGSQL.<listen port>, as PostgreSQL does",
+                    (c, v) -> c.unixSocketDir = parseSocketDirectory(v), d -> "off"),
             new Setting("--backend", "PGBAILIFF_BACKEND", "HOST:PORT|/DIR[:PORT]",
                     "the PostgreSQL server to forward to; /DIR: over its Unix-domain socket in that directory",
                     (c, v) -> c.backend = Config.HostPort.parse(v, "127.0.0.1"), d -> d.backend().toString()),
@@ -47,7 +50,8 @@ public final class ConfigLoader {
                     (c, v) -> c.adminRoles = parseRoles(v),
                     d -> d.adminRoles().isEmpty() ? "none" : String.join(",", d.adminRoles())),
             new Setting("--http", "PGBAILIFF_HTTP", "HOST:PORT|off", "where GET /metrics, /health and /ready are served",
-                    (c, v) -> c.http = "off".equalsIgnoreCase(v.trim()) ? null : parseListenAddress(v),
+                    (c, v) -> c.http = "off".equalsIgnoreCase(v.trim()) ? null
+                            : parseListenAddress(v, "the HTTP endpoints are served over TCP only"),
                     d -> d.http() == null ? "off" : d.http().toString()),
             new Setting("--tls-cert", "PGBAILIFF_TLS_CERT", "FILE", "PEM certificate chain for TLS with clients",
                     (c, v) -> c.tlsCert = parsePath(v), d -> "none (TLS refused)"),
@@ -182,13 +186,37 @@ public final class ConfigLoader {
         }
     }
 
-    private static Config.HostPort parseListenAddress(String v) {
+    private static Config.HostPort parseListenAddress(String v, String socketAdvice) {
         Config.HostPort address = Config.HostPort.parse(v, "0.0.0.0");
         if (address.isSocketDirectory()) {
-            throw new IllegalArgumentException("pgbailiff listens on TCP only; a Unix-domain socket directory is accepted by --backend");
+            throw new IllegalArgumentException("expected host:port, not a directory; " + socketAdvice);
         }
         return address;
     }
+
+    /**
+     * An absolute directory, as psql's {@code -h} names it, whose socket path fits in
+     * {@code sockaddr_un}; {@code off} or empty for none.
+     */
+    static Path parseSocketDirectory(String v) {
+        String dir = v.trim();
+        if (dir.isEmpty() || dir.equalsIgnoreCase("off")) {
+            return null;
+        }
+        if (!dir.startsWith("/")) {
+            throw new IllegalArgumentException("expected an absolute directory (as psql -h takes it) or off, got '" + dir + "'");
+        }
+        Path path = Path.of(dir);
+        int length = path.resolve(Config.socketFileName(65535)).toString().getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+        if (length > MAX_SOCKET_PATH_BYTES) {
+            throw new IllegalArgumentException("the socket's path would be " + length + " bytes long; Linux allows "
+                    + MAX_SOCKET_PATH_BYTES);
+        }
+        return path;
+    }
+
+    /** {@code sun_path} holds 108 bytes, the last of them the terminating zero. */
+    private static final int MAX_SOCKET_PATH_BYTES = 107;
 
     private static int separator(String line) {
         int eq = line.indexOf('=');
@@ -218,6 +246,9 @@ public final class ConfigLoader {
         requireReadable("--tls-cert", c.tlsCert());
         requireReadable("--tls-key", c.tlsKey());
         requireReadable("--backend-tls-ca", c.backendTlsCa());
+        if (c.unixSocketDir() != null && !Files.isDirectory(c.unixSocketDir())) {
+            throw new InvalidSettingException("--unix-socket-dir: no such directory: " + c.unixSocketDir());
+        }
         if (c.backendTlsCa() != null && !c.backendTls().verifiesCertificate()) {
             throw new InvalidSettingException("--backend-tls-ca: only used with --backend-tls verify-ca or verify-full, not "
                     + c.backendTls().setting());

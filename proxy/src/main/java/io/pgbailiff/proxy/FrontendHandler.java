@@ -9,6 +9,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.socket.DuplexChannel;
+import io.netty.channel.unix.DomainSocketChannel;
 import io.netty.handler.codec.DecoderException;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.util.ReferenceCountUtil;
@@ -35,6 +36,7 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Locale;
@@ -164,14 +166,25 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
     private boolean draining;
     /** The client sent Terminate: the backend closing the connection next is what it asked for. */
     private boolean clientTerminated;
+    /** {@link #describeClient} of the client's address. */
+    private String clientAddress;
 
     FrontendHandler(ProxyContext proxy) {
         this.proxy = proxy;
     }
 
+    /**
+     * How SHOW SESSIONS and the logs name a client: {@code ip:port}, or {@code [local]} for one on
+     * the Unix-domain socket, as PostgreSQL's logs do.
+     */
+    static String describeClient(SocketAddress address) {
+        return address instanceof InetSocketAddress a ? a.getAddress().getHostAddress() + ":" + a.getPort() : "[local]";
+    }
+
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
         client = ctx.channel();
+        clientAddress = describeClient(client.remoteAddress());
         ctx.pipeline().get(PgFrameDecoder.class).inspector(this::relayClientMessage);
         proxy.connections().opened(client);
         proxy.metrics().connectionAccepted();
@@ -206,11 +219,20 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
             onStartupMessage(startup);
         } else if (packet instanceof StartupPacket.CancelRequest cancel) {
             onCancelRequest(cancel);
-        } else if (packet instanceof StartupPacket.SslRequest && proxy.tls().offeredToClients() && !tls) {
+        } else if (packet instanceof StartupPacket.SslRequest && proxy.tls().offeredToClients() && !tls
+                && !onUnixSocket()) {
             startTls();
         } else {
             client.writeAndFlush(PgEncoder.encryptionResponse(client.alloc(), false));
         }
+    }
+
+    /**
+     * A client on the Unix-domain socket is neither offered TLS nor required to use it, as
+     * PostgreSQL does (libpq does not even ask there): nothing it sends leaves the host.
+     */
+    private boolean onUnixSocket() {
+        return client instanceof DomainSocketChannel;
     }
 
     /**
@@ -225,7 +247,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
 
     private void startupTimedOut() {
         if (state == State.AWAITING_STARTUP || state == State.CONNECTING || state == State.AUTHENTICATING) {
-            log.info("client {} did not complete start-up within {}", client.remoteAddress(), proxy.config().startupTimeout());
+            log.info("client {} did not complete start-up within {}", clientAddress, proxy.config().startupTimeout());
             proxy.metrics().connectionRejected(ProxyMetrics.Rejection.STARTUP_TIMEOUT);
             fatal(PgError.fatal(SqlState.QUERY_CANCELED, "canceling authentication due to timeout"));
         }
@@ -236,7 +258,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
         cancelStartupTimer();
         CancelKeys.BackendKey key = proxy.cancelKeys().lookup(request.processId(), request.secretKey());
         if (key == null) {
-            proxy.cancelKeys().recordUnmatched(client.remoteAddress(), client.eventLoop());
+            proxy.cancelKeys().recordUnmatched(clientAddress, client.eventLoop());
             client.close();
             return;
         }
@@ -252,7 +274,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
             return;
         }
         Config config = proxy.config();
-        if (config.tlsRequire() && !tls) {
+        if (config.tlsRequire() && !tls && !onUnixSocket()) {
             proxy.metrics().connectionRejected(ProxyMetrics.Rejection.TLS_REQUIRED);
             fatal(PgError.fatal(SqlState.INVALID_AUTHORIZATION_SPECIFICATION,
                     "pgbailiff accepts only encrypted connections, and this one is not encrypted")
@@ -267,13 +289,13 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
         if (!proxy.connections().admit()) {
             proxy.metrics().connectionRejected(ProxyMetrics.Rejection.TOO_MANY_CONNECTIONS);
             log.warn("refused client {}: already {} client connections (--max-client-connections)",
-                    client.remoteAddress(), config.maxClientConnections());
+                    clientAddress, config.maxClientConnections());
             fatal(PgError.fatal(SqlState.TOO_MANY_CONNECTIONS, "sorry, too many clients already"));
             return;
         }
         admitted = true;
         session = new Session(proxy.ids().next(), config.nodeId(), user, startup.database(),
-                startup.applicationName(), (InetSocketAddress) client.remoteAddress(), this, proxy.metrics());
+                startup.applicationName(), clientAddress, this, proxy.metrics());
         if (tls) {
             session.onTls();
         }
@@ -321,7 +343,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
         if (state == State.CLOSED) {
             return;
         }
-        log.warn("could not connect to backend {} for {}: {}", proxy.config().backend().describe(), client.remoteAddress(),
+        log.warn("could not connect to backend {} for {}: {}", proxy.config().backend().describe(), clientAddress,
                 reason);
         proxy.metrics().connectionRejected(ProxyMetrics.Rejection.BACKEND_UNAVAILABLE);
         fatal(PgError.fatal(SqlState.CONNECTION_FAILURE, "could not connect to server " + proxy.config().backend().describe() + ": " + reason)
@@ -847,7 +869,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
     private void execute(AdminStatement statement, List<String> parameters, Caller caller,
                          java.util.function.BiConsumer<AdminResult, AdminSqlException> then) {
         ProxySessionDirectory directory = new ProxySessionDirectory(proxy.registry(), proxy.metrics(),
-                Integer.toUnsignedLong(proxy.config().nodeId()), caller, String.valueOf(client.remoteAddress()));
+                Integer.toUnsignedLong(proxy.config().nodeId()), caller, clientAddress);
         CompletableFuture<AdminResult> result;
         try {
             if (session.transactionStatus() == BackendMessage.ReadyForQuery.FAILED_TRANSACTION) {
@@ -870,7 +892,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
                     ? error.getCause() : error;
             if (cause instanceof AdminSqlException e) {
                 if (e.state() == SqlState.INSUFFICIENT_PRIVILEGE) {
-                    ProxySessionDirectory.auditDenied(caller, String.valueOf(client.remoteAddress()), e.getMessage());
+                    ProxySessionDirectory.auditDenied(caller, clientAddress, e.getMessage());
                     proxy.metrics().cancel(ProxyMetrics.cancelKind(statement), ProxyMetrics.CancelOutcome.DENIED);
                 }
                 then.accept(null, e);
@@ -1139,7 +1161,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
             scheduleIdleCheck(minIdleTimeoutNanos());
         }
         log.debug("session {} ready: user {} database {} from {}", session.id(), session.userName(),
-                session.snapshot().databaseName(), client.remoteAddress());
+                session.snapshot().databaseName(), clientAddress);
     }
 
     void backendReadComplete() {
@@ -1275,13 +1297,13 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         Throwable c = cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
         if (c instanceof ProtocolException p) {
-            log.info("protocol error from {}: {}", client.remoteAddress(), p.getMessage());
+            log.info("protocol error from {}: {}", clientAddress, p.getMessage());
             fatal(PgError.fatal(p.sqlState(), p.getMessage()));
         } else if (c instanceof IOException) {
-            log.debug("client {} connection error: {}", client.remoteAddress(), c.toString());
+            log.debug("client {} connection error: {}", clientAddress, c.toString());
             close();
         } else {
-            log.error("unexpected error on client connection {}", client.remoteAddress(), c);
+            log.error("unexpected error on client connection {}", clientAddress, c);
             fatal(PgError.fatal(SqlState.INTERNAL_ERROR, "internal error in pgbailiff: " + c));
         }
     }

@@ -3,14 +3,29 @@ package io.pgbailiff.proxy;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.ServerChannel;
+import io.netty.channel.unix.DomainSocketAddress;
 import io.pgbailiff.protocol.PgFrameDecoder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.IOException;
+import java.net.ConnectException;
 import java.net.InetSocketAddress;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -25,14 +40,15 @@ public final class ProxyServer implements AutoCloseable {
 
     private final ProxyContext context;
     private final EventLoopGroup workerGroup;
-    private final Channel serverChannel;
+    /** The TCP listener first, then the Unix-domain socket's if there is one. */
+    private final List<Channel> listeners;
     private final HttpEndpoints http;
     private boolean closed;
 
-    private ProxyServer(ProxyContext context, EventLoopGroup workerGroup, Channel serverChannel, HttpEndpoints http) {
+    private ProxyServer(ProxyContext context, EventLoopGroup workerGroup, List<Channel> listeners, HttpEndpoints http) {
         this.context = context;
         this.workerGroup = workerGroup;
-        this.serverChannel = serverChannel;
+        this.listeners = List.copyOf(listeners);
         this.http = http;
     }
 
@@ -43,7 +59,7 @@ public final class ProxyServer implements AutoCloseable {
     public static ProxyServer start(Config config) throws InterruptedException {
         TlsContexts tls = TlsContexts.from(config);
         Transport transport = Transport.best();
-        transport.checkReaches(config.backend());
+        transport.checkSupports(config);
         SessionRegistry registry = new SessionRegistry();
         ClientConnections connections = new ClientConnections(config.maxClientConnections());
         CancelKeys cancelKeys = new CancelKeys();
@@ -51,43 +67,99 @@ public final class ProxyServer implements AutoCloseable {
         ProxyContext context = new ProxyContext(config, transport, registry, cancelKeys,
                 new BackendCanceller(transport, config), new SessionIdGenerator(config.nodeId()), connections, metrics, tls);
         EventLoopGroup workers = transport.newGroup(config.threads());
+        ChannelInitializer<Channel> clients = new ChannelInitializer<>() {
+            @Override
+            protected void initChannel(Channel ch) {
+                ch.pipeline().addLast("decoder",
+                        PgFrameDecoder.forClient(FrontendHandler.CLIENT_INTEREST, config.maxMessageSize()));
+                ch.pipeline().addLast("session", new FrontendHandler(context));
+            }
+        };
+        List<Channel> listeners = new ArrayList<>(2);
         try {
-            Channel server = new ServerBootstrap()
-                    .group(workers)
-                    .channel(transport.serverChannel())
-                    .option(ChannelOption.SO_BACKLOG, 4096)
-                    .childHandler(new ChannelInitializer<Channel>() {
-                        @Override
-                        protected void initChannel(Channel ch) {
-                            ch.pipeline().addLast("decoder",
-                                    PgFrameDecoder.forClient(FrontendHandler.CLIENT_INTEREST, config.maxMessageSize()));
-                            ch.pipeline().addLast("session", new FrontendHandler(context));
-                        }
-                    })
+            Channel server = acceptor(workers, transport.serverChannel(), clients)
                     .bind(config.listen().host(), config.listen().port())
                     .sync()
                     .channel();
+            listeners.add(server);
+            Path socket = config.unixSocket(((InetSocketAddress) server.localAddress()).getPort());
+            if (socket != null) {
+                listeners.add(listenOnSocket(acceptor(workers, transport.serverDomainSocketChannel(), clients), socket));
+            }
             HttpEndpoints http = null;
             if (config.http() != null) {
                 try {
                     http = HttpEndpoints.start(config, metrics, transport, workers);
                 } catch (RuntimeException e) {
-                    server.close().syncUninterruptibly();
                     throw new ConfigLoader.InvalidSettingException("--http: cannot listen on " + config.http() + ": " + e.getMessage());
                 }
             }
-            ProxyServer proxy = new ProxyServer(context, workers, server, http);
-            log.info("pgbailiff node {} listening on {} ({}, {} threads{}), forwarding to {} (backend TLS {}){}",
-                    Integer.toUnsignedString(config.nodeId()), proxy.address(), transport.name(), config.threads(),
+            ProxyServer proxy = new ProxyServer(context, workers, listeners, http);
+            log.info("pgbailiff node {} listening on {}{} ({}, {} threads{}), forwarding to {} (backend TLS {}){}",
+                    Integer.toUnsignedString(config.nodeId()), hostPort(proxy.address()),
+                    socket == null ? "" : " and " + socket, transport.name(), config.threads(),
                     tls.offeredToClients() ? (config.tlsRequire() ? ", TLS required" : ", TLS offered") : "",
                     config.backend(), config.backend().isSocketDirectory() ? "not used on a Unix-domain socket"
                             : config.backendTls().setting(),
                     http == null ? "" : "; metrics at http://" + hostPort(http.address()) + "/metrics");
             return proxy;
         } catch (RuntimeException | InterruptedException e) {
+            listeners.forEach(l -> l.close().syncUninterruptibly());
             workers.shutdownGracefully(0, 0, TimeUnit.SECONDS);
             metrics.close();
             throw e;
+        }
+    }
+
+    private static ServerBootstrap acceptor(EventLoopGroup workers, Class<? extends ServerChannel> channel,
+                                            ChannelInitializer<Channel> clients) {
+        return new ServerBootstrap()
+                .group(workers)
+                .channel(channel)
+                .option(ChannelOption.SO_BACKLOG, 4096)
+                .childHandler(clients);
+    }
+
+    /**
+     * Listens on {@code socket} as PostgreSQL does: a socket file left behind by a server that
+     * did not stop cleanly is replaced, one that still answers is not; the file is open to every
+     * local user (PostgreSQL's default {@code unix_socket_permissions}, 0777), who must still
+     * authenticate to the backend; closing the channel deletes it.
+     */
+    private static Channel listenOnSocket(ServerBootstrap acceptor, Path socket) throws InterruptedException {
+        String setting = "--unix-socket-dir: cannot listen on " + socket + ": ";
+        try {
+            removeStaleSocket(socket);
+        } catch (IOException e) {
+            throw new ConfigLoader.InvalidSettingException(setting + Errors.rootMessage(e));
+        }
+        ChannelFuture bound = acceptor.bind(new DomainSocketAddress(socket.toString())).await();
+        if (!bound.isSuccess()) {
+            throw new ConfigLoader.InvalidSettingException(setting + Errors.rootMessage(bound.cause()));
+        }
+        try {
+            Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rwxrwxrwx"));
+        } catch (IOException e) {
+            bound.channel().close().syncUninterruptibly();
+            throw new ConfigLoader.InvalidSettingException(setting + Errors.rootMessage(e));
+        }
+        return bound.channel();
+    }
+
+    private static void removeStaleSocket(Path socket) throws IOException {
+        BasicFileAttributes file;
+        try {
+            file = Files.readAttributes(socket, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+        } catch (NoSuchFileException e) {
+            return;
+        }
+        if (!file.isOther()) {
+            throw new IOException("the file exists and is not a socket");
+        }
+        try (SocketChannel probe = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
+            throw new IOException("another server is listening on it");
+        } catch (ConnectException nobodyListens) {
+            Files.delete(socket);
         }
     }
 
@@ -96,7 +168,12 @@ public final class ProxyServer implements AutoCloseable {
     }
 
     public InetSocketAddress address() {
-        return (InetSocketAddress) serverChannel.localAddress();
+        return (InetSocketAddress) listeners.get(0).localAddress();
+    }
+
+    /** The Unix-domain socket clients may connect to as well; null with {@code --unix-socket-dir off}. */
+    public Path unixSocket() {
+        return context.config().unixSocket(address().getPort());
     }
 
     /** Where the HTTP endpoints listen, or null when {@code --http off}. */
@@ -130,7 +207,7 @@ public final class ProxyServer implements AutoCloseable {
     public void shutdown(Duration drainTimeout) {
         ClientConnections connections = context.connections();
         connections.startDraining();
-        serverChannel.close().syncUninterruptibly();
+        stopListening();
         int open = connections.open();
         log.info("shutting down: no new connections; {} open, waiting up to {} for running statements", open, drainTimeout);
         connections.handlers().forEach(FrontendHandler::drain);
@@ -140,6 +217,10 @@ public final class ProxyServer implements AutoCloseable {
             waitForClients(connections, Duration.ofSeconds(5));
         }
         close();
+    }
+
+    private void stopListening() {
+        listeners.forEach(l -> l.close().syncUninterruptibly());
     }
 
     private static boolean waitForClients(ClientConnections connections, Duration timeout) {
@@ -164,7 +245,7 @@ public final class ProxyServer implements AutoCloseable {
             return;
         }
         closed = true;
-        serverChannel.close().syncUninterruptibly();
+        stopListening();
         if (http != null) {
             http.close();
         }

@@ -8,7 +8,6 @@ import io.pgbailiff.protocol.PgFrame;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
-import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -108,7 +107,7 @@ public final class Session {
     private String lastQuery;
 
     Session(SessionId id, int nodeId, String userName, String databaseName, String applicationName,
-            InetSocketAddress clientAddress, SessionControl control, ProxyMetrics metrics) {
+            String clientAddress, SessionControl control, ProxyMetrics metrics) {
         this.control = control;
         this.metrics = metrics;
         this.id = id;
@@ -116,7 +115,7 @@ public final class Session {
         this.userName = userName;
         this.databaseName = databaseName;
         this.applicationName = applicationName;
-        this.clientAddress = clientAddress.getAddress().getHostAddress() + ":" + clientAddress.getPort();
+        this.clientAddress = clientAddress;
     }
 
     public SessionId id() {

@@ -5,9 +5,11 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.ServerChannel;
 import io.netty.channel.epoll.Epoll;
 import io.netty.channel.epoll.EpollDomainSocketChannel;
 import io.netty.channel.epoll.EpollEventLoopGroup;
+import io.netty.channel.epoll.EpollServerDomainSocketChannel;
 import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.nio.NioEventLoopGroup;
@@ -21,34 +23,43 @@ import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 
 /**
- * Native epoll where the platform has it, NIO elsewhere. Only epoll reaches a backend over a
- * Unix-domain socket.
+ * Native epoll where the platform has it, NIO elsewhere. Only epoll has Unix-domain sockets, to
+ * reach a backend or to accept clients on.
  *
- * @param domainSocketChannel the channel for Unix-domain sockets; null where the transport has none
+ * @param domainSocketChannel       the channel for Unix-domain sockets; null where the transport has none
+ * @param serverDomainSocketChannel the channel listening on a Unix-domain socket; null where the transport has none
  */
 record Transport(String name, Class<? extends ServerSocketChannel> serverChannel,
                  Class<? extends SocketChannel> socketChannel,
-                 Class<? extends Channel> domainSocketChannel) {
+                 Class<? extends Channel> domainSocketChannel,
+                 Class<? extends ServerChannel> serverDomainSocketChannel) {
 
     static Transport best() {
         if (Epoll.isAvailable()) {
             return new Transport("epoll", EpollServerSocketChannel.class, EpollSocketChannel.class,
-                    EpollDomainSocketChannel.class);
+                    EpollDomainSocketChannel.class, EpollServerDomainSocketChannel.class);
         }
-        return new Transport("nio", NioServerSocketChannel.class, NioSocketChannel.class, null);
+        return new Transport("nio", NioServerSocketChannel.class, NioSocketChannel.class, null, null);
     }
 
     EventLoopGroup newGroup(int threads) {
         return "epoll".equals(name) ? new EpollEventLoopGroup(threads) : new NioEventLoopGroup(threads);
     }
 
-    /** Refuses, before anything listens, a backend this transport cannot reach. */
-    void checkReaches(Config.HostPort backend) {
-        if (backend.isSocketDirectory() && domainSocketChannel == null) {
-            throw new ConfigLoader.InvalidSettingException("--backend " + backend
-                    + ": a Unix-domain socket needs the native epoll transport, which is not available here ("
-                    + Epoll.unavailabilityCause() + ")");
+    /** Refuses, before anything listens, a Unix-domain socket this transport has no channel for. */
+    void checkSupports(Config config) {
+        if (config.backend().isSocketDirectory() && domainSocketChannel == null) {
+            throw withoutDomainSockets("--backend " + config.backend());
         }
+        if (config.unixSocketDir() != null && serverDomainSocketChannel == null) {
+            throw withoutDomainSockets("--unix-socket-dir " + config.unixSocketDir());
+        }
+    }
+
+    private static ConfigLoader.InvalidSettingException withoutDomainSockets(String setting) {
+        return new ConfigLoader.InvalidSettingException(setting
+                + ": a Unix-domain socket needs the native epoll transport, which is not available here ("
+                + Epoll.unavailabilityCause() + ")");
     }
 
     /**

@@ -61,10 +61,29 @@ class ConfigLoaderTest {
         assertEquals("db:5433", tcp.describe());
         assertThrows(ConfigLoader.InvalidSettingException.class,
                 () -> ConfigLoader.load(List.of("--backend", "db.internal"), Map.of()));
-        assertMessage("--listen: pgbailiff listens on TCP only; a Unix-domain socket directory is accepted by --backend",
-                "--listen", "/tmp");
-        assertMessage("--http: pgbailiff listens on TCP only; a Unix-domain socket directory is accepted by --backend",
+        assertMessage("--listen: expected host:port, not a directory; a Unix-domain socket for clients is set with"
+                + " --unix-socket-dir", "--listen", "/tmp");
+        assertMessage("--http: expected host:port, not a directory; the HTTP endpoints are served over TCP only",
                 "--http", "/tmp:9187");
+    }
+
+    @Test
+    void clientsMayAlsoConnectOnAUnixDomainSocketInAnAbsoluteDirectory(@TempDir Path dir) {
+        assertNull(Config.defaults().unixSocketDir());
+        assertNull(Config.defaults().unixSocket(6432));
+        Config config = ConfigLoader.load(List.of("--unix-socket-dir", dir.toString(), "--listen", ":6433"), Map.of());
+        assertEquals(dir, config.unixSocketDir());
+        assertEquals(dir.resolve(".s.PGSQL.6433"), config.unixSocket(config.listen().port()));
+        assertNull(ConfigLoader.load(List.of("--unix-socket-dir", "off"), Map.of("PGBAILIFF_UNIX_SOCKET_DIR", dir.toString()))
+                .unixSocketDir());
+
+        assertMessage("--unix-socket-dir: expected an absolute directory (as psql -h takes it) or off, got 'sockets'",
+                "--unix-socket-dir", "sockets");
+        assertMessage("--unix-socket-dir: no such directory: " + dir.resolve("missing"),
+                "--unix-socket-dir", dir.resolve("missing").toString());
+        String deep = "/" + "d".repeat(96);
+        assertMessage("--unix-socket-dir: the socket's path would be 112 bytes long; Linux allows 107",
+                "--unix-socket-dir", deep);
     }
 
     @Test

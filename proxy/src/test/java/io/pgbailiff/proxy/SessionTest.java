@@ -6,7 +6,6 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 import java.lang.reflect.Proxy;
-import java.net.InetSocketAddress;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 
@@ -18,7 +17,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 class SessionTest {
     private final ProxyMetrics metrics = new ProxyMetrics(new SessionRegistry(), new ClientConnections(10), new CancelKeys());
     private final Session session = new Session(new SessionId(1, 1), 1, "alice", "db", "app",
-            new InetSocketAddress("127.0.0.1", 5000), unusedControl(), metrics);
+            "127.0.0.1:5000", unusedControl(), metrics);
 
     @AfterEach
     void closeMetrics() {

@@ -7,6 +7,9 @@ import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import org.junit.jupiter.api.Test;
 
+import java.util.List;
+import java.util.Map;
+
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -25,13 +28,17 @@ class TransportTest {
 
     @Test
     void aSocketDirectoryNeedsATransportWithUnixDomainSockets() {
-        Config.HostPort directory = new Config.HostPort("/var/run/postgresql", 5432);
-        Transport nio = new Transport("nio", NioServerSocketChannel.class, NioSocketChannel.class, null);
-        var e = assertThrows(ConfigLoader.InvalidSettingException.class, () -> nio.checkReaches(directory));
-        assertTrue(e.getMessage().contains("Unix-domain socket"), e.getMessage());
-        nio.checkReaches(new Config.HostPort("db", 5432));
+        Config overSocket = Config.defaults().withBackend(new Config.HostPort("/var/run/postgresql", 5432));
+        Config listeningOnSocket = ConfigLoader.load(List.of("--unix-socket-dir", "/tmp"), Map.of());
+        Transport nio = new Transport("nio", NioServerSocketChannel.class, NioSocketChannel.class, null, null);
+        var e = assertThrows(ConfigLoader.InvalidSettingException.class, () -> nio.checkSupports(overSocket));
+        assertTrue(e.getMessage().startsWith("--backend /var/run/postgresql:5432: a Unix-domain socket needs"), e.getMessage());
+        e = assertThrows(ConfigLoader.InvalidSettingException.class, () -> nio.checkSupports(listeningOnSocket));
+        assertTrue(e.getMessage().startsWith("--unix-socket-dir /tmp: a Unix-domain socket needs"), e.getMessage());
+        nio.checkSupports(Config.defaults());
         if (Epoll.isAvailable()) {
-            Transport.best().checkReaches(directory);
+            Transport.best().checkSupports(overSocket);
+            Transport.best().checkSupports(listeningOnSocket);
         }
     }
 }
