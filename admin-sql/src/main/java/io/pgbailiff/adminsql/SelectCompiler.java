@@ -217,6 +217,12 @@ final class SelectCompiler {
     }
 
     private Typed expr(Expression e, List<Column> in, boolean selectList) {
+        if (InListPrecedence.isSwallowed(e)) {
+            Expression repaired = InListPrecedence.repair(e);
+            if (repaired != e) {
+                return expr(repaired, in, selectList);
+            }
+        }
         if (e instanceof net.sf.jsqlparser.schema.Column c) {
             return column(c, in);
         }

@@ -211,6 +211,27 @@ class AdminExecutorTest {
         assertEquals("invalid query ID 'nope'", fails("CANCEL QUERY 'nope'", "root", SqlState.SYNTAX_ERROR).getMessage());
     }
 
+    /** The operators after an IN list or subquery bind as in PostgreSQL: NOT, then AND, then OR. */
+    @Test
+    void inFollowedByAndOrAndNot() {
+        assertEquals(List.of(D), where("user_name IN ('maxroach', 'alice') AND status = 'ACTIVE'"));
+        assertEquals(List.of(A, C), where("user_name IN ('root') OR status = 'IDLE'"));
+        assertEquals(List.of(D), where("user_name = 'alice' OR user_name IN ('root') AND status = 'IDLE'"));
+        assertEquals(List.of(C, D), where("user_name IN ('alice') OR user_name IN ('root') AND status = 'IDLE' OR status = 'IDLE'"));
+        assertEquals(List.of(A, D), where("NOT user_name IN ('maxroach') AND status = 'ACTIVE'"));
+        assertEquals(List.of(A, D), where("user_name NOT IN ('maxroach') AND user_name IN ('alice', 'root') AND status <> 'IDLE'"));
+        assertEquals(List.of(D), where("user_name IN ('alice') AND (status = 'IDLE' OR status = 'ACTIVE')"));
+        assertEquals(List.of(C), where("session_id IN (SELECT session_id FROM [SHOW SESSIONS] WHERE user_name = 'maxroach')"
+                + " AND status = 'IDLE'"));
+        assertEquals("CANCEL SESSIONS 1", run("CANCEL SESSIONS (SELECT session_id FROM [SHOW SESSIONS]"
+                + " WHERE user_name IN ('maxroach', 'nobody') AND status = 'IDLE')", "root").commandTag());
+        assertEquals(List.of("cancelSession " + C), dir.calls);
+    }
+
+    private List<Object> where(String condition) {
+        return column(run("SELECT session_id FROM [SHOW SESSIONS] WHERE " + condition, "root"), 0);
+    }
+
     @Test
     void usernameAliasAndWhereOperators() {
         assertEquals(List.of(B, C), column(run("SELECT session_id FROM [SHOW SESSIONS] WHERE username = 'maxroach'", "root"), 0));
