@@ -2,11 +2,15 @@ package io.pgbailiff.it;
 
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -19,6 +23,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -57,15 +62,26 @@ class ProxyProcessIT {
         }
     }
 
+    /** Also: /ready turns 503 as the drain starts, so that load balancers stop sending clients; the socket file goes. */
     @Test
-    void anOpenTransactionMayFinishDuringTheDrainThenItsSessionEnds() throws Exception {
-        try (Proxy p = Proxy.start("--drain-timeout", "10s");
+    void anOpenTransactionMayFinishDuringTheDrainThenItsSessionEnds(@TempDir Path socketDir) throws Exception {
+        int httpPort = Ports.free();
+        InetSocketAddress http = new InetSocketAddress("127.0.0.1", httpPort);
+        try (Proxy p = Proxy.start("--drain-timeout", "10s", "--http", "127.0.0.1:" + httpPort,
+                "--unix-socket-dir", socketDir.toString());
              Connection inTx = p.connect("drain-transaction")) {
+            Path socket = socketDir.resolve(".s.PGSQL." + p.port);
+            assertTrue(Files.exists(socket, LinkOption.NOFOLLOW_LINKS), p.output());
+            assertEquals(200, Http.get(http, "/ready").statusCode());
             inTx.setAutoCommit(false);
             try (Statement s = inTx.createStatement()) {
                 s.execute("SELECT 1");
                 p.terminate();
                 Waits.until(() -> !p.accepting(), Duration.ofSeconds(5), "the listen socket closed");
+                var ready = Http.get(http, "/ready");
+                assertEquals(503, ready.statusCode(), ready.body());
+                assertEquals("shutting down\n", ready.body());
+                assertFalse(Files.exists(socket, LinkOption.NOFOLLOW_LINKS), "the Unix-domain socket is gone with the listener");
                 Thread.sleep(500);
                 s.execute("SELECT 2");
             }
@@ -101,6 +117,23 @@ class ProxyProcessIT {
         String out = new String(p.getInputStream().readAllBytes()).strip();
         assertEquals(2, p.exitValue(), out);
         assertEquals("pgbailiff: --backend-tls: expected disable, prefer, require, verify-ca or verify-full, got 'sometimes'", out);
+    }
+
+    @Test
+    void aTakenPortStopsStartUpWithOneLineNamingTheSetting() throws Exception {
+        try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            String address = "127.0.0.1:" + taken.getLocalPort();
+            for (String setting : List.of("--listen", "--http")) {
+                List<String> command = javaCommand("--listen", "127.0.0.1:" + Ports.free(), "--http", "127.0.0.1:" + Ports.free(),
+                        setting, address);
+                Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+                assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+                String out = new String(p.getInputStream().readAllBytes()).strip();
+                assertEquals(2, p.exitValue(), out);
+                assertTrue(out.startsWith("pgbailiff: " + setting + ": cannot listen on " + address + ": ")
+                        && out.endsWith("Address already in use") && out.lines().count() == 1, out);
+            }
+        }
     }
 
     @Test

@@ -325,21 +325,33 @@ public final class ConfigLoader {
         return (int) n;
     }
 
+    /**
+     * A number with PostgreSQL's time units ({@code ms}, {@code s}, {@code min} or {@code m},
+     * {@code h}, {@code d}); a bare number is milliseconds, as in PostgreSQL's timeout settings.
+     */
     static Duration parseDuration(String v) {
+        return positive(duration(v), v);
+    }
+
+    private static Duration duration(String v) {
         String s = v.trim().toLowerCase(Locale.ROOT);
+        int unit = s.startsWith("-") ? 1 : 0;
+        while (unit < s.length() && (Character.isDigit(s.charAt(unit)) || s.charAt(unit) == '.')) {
+            unit++;
+        }
         try {
-            if (s.endsWith("ms")) {
-                return positive(Duration.ofMillis(Long.parseLong(s.substring(0, s.length() - 2))), v);
-            }
-            if (s.endsWith("s")) {
-                return positive(Duration.ofMillis((long) (Double.parseDouble(s.substring(0, s.length() - 1)) * 1000)), v);
-            }
-            if (s.endsWith("m")) {
-                return positive(Duration.ofSeconds(Long.parseLong(s.substring(0, s.length() - 1)) * 60), v);
-            }
-            return positive(Duration.ofMillis(Long.parseLong(s)), v);
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("not a duration: '" + v + "' (use e.g. 5s or 500ms)");
+            double n = Double.parseDouble(s.substring(0, unit));
+            double millis = switch (s.substring(unit).strip()) {
+                case "", "ms" -> n;
+                case "s" -> n * 1_000;
+                case "m", "min" -> n * 60_000;
+                case "h" -> n * 3_600_000;
+                case "d" -> n * 86_400_000;
+                default -> throw new NumberFormatException();
+            };
+            return Duration.ofMillis(Math.round(millis));
+        } catch (NumberFormatException | StringIndexOutOfBoundsException e) {
+            throw new IllegalArgumentException("not a duration: '" + v + "' (use e.g. 500ms, 5s, 2min, 1h)");
         }
     }
 
@@ -378,9 +390,13 @@ public final class ConfigLoader {
         return roles;
     }
 
+    /** A duration, or none for {@code off} or zero, as PostgreSQL's 0 turns its idle timeouts off. */
     static Duration parseOptionalDuration(String v) {
-        String s = v.trim().toLowerCase(Locale.ROOT);
-        return s.equals("off") || s.equals("0") ? null : parseDuration(v);
+        if (v.trim().equalsIgnoreCase("off")) {
+            return null;
+        }
+        Duration d = duration(v);
+        return d.isZero() ? null : positive(d, v);
     }
 
     static int parsePositiveInt(String v) {

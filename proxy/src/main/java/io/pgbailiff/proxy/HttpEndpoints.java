@@ -27,8 +27,8 @@ import java.util.concurrent.CompletableFuture;
 
 /**
  * The operator's HTTP port: {@code GET /metrics} (Prometheus text format), {@code /health}
- * (200 while the process serves) and {@code /ready} (200 when the backend accepts a TCP
- * connection, 503 otherwise, for load balancers and orchestrators).
+ * (200 while the process serves) and {@code /ready} (200 when the backend accepts a connection,
+ * 503 otherwise or once a shutdown has begun, for load balancers and orchestrators).
  */
 final class HttpEndpoints implements AutoCloseable {
     private static final String PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
@@ -39,23 +39,19 @@ final class HttpEndpoints implements AutoCloseable {
         this.channel = channel;
     }
 
-    static HttpEndpoints start(Config config, ProxyMetrics metrics, Transport transport, EventLoopGroup group)
-            throws InterruptedException {
-        Config.HostPort address = config.http();
-        Channel channel = new ServerBootstrap()
+    static HttpEndpoints start(Config config, ProxyMetrics metrics, ClientConnections connections, Transport transport,
+                               EventLoopGroup group) throws InterruptedException {
+        ServerBootstrap acceptor = new ServerBootstrap()
                 .group(group)
                 .channel(transport.serverChannel())
                 .childHandler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
                         ch.pipeline().addLast(new HttpServerCodec(), new HttpObjectAggregator(8192),
-                                new Handler(config, metrics, transport));
+                                new Handler(config, metrics, connections, transport));
                     }
-                })
-                .bind(address.host(), address.port())
-                .sync()
-                .channel();
-        return new HttpEndpoints(channel);
+                });
+        return new HttpEndpoints(ProxyServer.listen(acceptor, config.http(), "--http"));
     }
 
     InetSocketAddress address() {
@@ -70,11 +66,13 @@ final class HttpEndpoints implements AutoCloseable {
     private static final class Handler extends SimpleChannelInboundHandler<FullHttpRequest> {
         private final Config config;
         private final ProxyMetrics metrics;
+        private final ClientConnections connections;
         private final Transport transport;
 
-        Handler(Config config, ProxyMetrics metrics, Transport transport) {
+        Handler(Config config, ProxyMetrics metrics, ClientConnections connections, Transport transport) {
             this.config = config;
             this.metrics = metrics;
+            this.connections = connections;
             this.transport = transport;
         }
 
@@ -90,9 +88,17 @@ final class HttpEndpoints implements AutoCloseable {
             switch (new QueryStringDecoder(request.uri()).path()) {
                 case "/metrics" -> respond(ctx, keepAlive, HttpResponseStatus.OK, metrics.scrape(), PROMETHEUS_TEXT);
                 case "/health" -> respond(ctx, keepAlive, HttpResponseStatus.OK, "ok\n", "text/plain; charset=utf-8");
-                case "/ready" -> backendReachable(ctx).thenAccept(reachable -> respond(ctx, keepAlive,
-                        reachable ? HttpResponseStatus.OK : HttpResponseStatus.SERVICE_UNAVAILABLE,
-                        reachable ? "ready\n" : "backend " + config.backend().describe() + " unreachable\n", "text/plain; charset=utf-8"));
+                case "/ready" -> {
+                    if (connections.draining()) {
+                        respond(ctx, keepAlive, HttpResponseStatus.SERVICE_UNAVAILABLE, "shutting down\n",
+                                "text/plain; charset=utf-8");
+                        return;
+                    }
+                    backendReachable(ctx).thenAccept(reachable -> respond(ctx, keepAlive,
+                            reachable ? HttpResponseStatus.OK : HttpResponseStatus.SERVICE_UNAVAILABLE,
+                            reachable ? "ready\n" : "backend " + config.backend().describe() + " unreachable\n",
+                            "text/plain; charset=utf-8"));
+                }
                 default -> respond(ctx, keepAlive, HttpResponseStatus.NOT_FOUND,
                         "not found; try /metrics, /health or /ready\n", "text/plain; charset=utf-8");
             }

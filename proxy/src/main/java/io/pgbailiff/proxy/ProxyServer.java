@@ -77,23 +77,14 @@ public final class ProxyServer implements AutoCloseable {
         };
         List<Channel> listeners = new ArrayList<>(2);
         try {
-            Channel server = acceptor(workers, transport.serverChannel(), clients)
-                    .bind(config.listen().host(), config.listen().port())
-                    .sync()
-                    .channel();
+            Channel server = listen(acceptor(workers, transport.serverChannel(), clients), config.listen(), "--listen");
             listeners.add(server);
             Path socket = config.unixSocket(((InetSocketAddress) server.localAddress()).getPort());
             if (socket != null) {
                 listeners.add(listenOnSocket(acceptor(workers, transport.serverDomainSocketChannel(), clients), socket));
             }
-            HttpEndpoints http = null;
-            if (config.http() != null) {
-                try {
-                    http = HttpEndpoints.start(config, metrics, transport, workers);
-                } catch (RuntimeException e) {
-                    throw new ConfigLoader.InvalidSettingException("--http: cannot listen on " + config.http() + ": " + e.getMessage());
-                }
-            }
+            HttpEndpoints http = config.http() == null ? null
+                    : HttpEndpoints.start(config, metrics, connections, transport, workers);
             ProxyServer proxy = new ProxyServer(context, workers, listeners, http);
             log.info("pgbailiff node {} listening on {}{} ({}, {} threads{}), forwarding to {} (backend TLS {}){}",
                     Integer.toUnsignedString(config.nodeId()), hostPort(proxy.address()),
@@ -109,6 +100,16 @@ public final class ProxyServer implements AutoCloseable {
             metrics.close();
             throw e;
         }
+    }
+
+    /** Binds a TCP listener, or refuses the setting that named its address with the reason. */
+    static Channel listen(ServerBootstrap acceptor, Config.HostPort address, String setting) throws InterruptedException {
+        ChannelFuture bound = acceptor.bind(new InetSocketAddress(address.host(), address.port())).await();
+        if (!bound.isSuccess()) {
+            throw new ConfigLoader.InvalidSettingException(setting + ": cannot listen on " + address + ": "
+                    + Errors.rootMessage(bound.cause()));
+        }
+        return bound.channel();
     }
 
     private static ServerBootstrap acceptor(EventLoopGroup workers, Class<? extends ServerChannel> channel,

@@ -110,7 +110,7 @@ class ConfigLoaderTest {
         assertMessage("--node-id: not a number: 'x'", "--node-id", "x");
         assertMessage("--backend: expected host:port, got 'nohost'", "--backend", "nohost");
         assertMessage("--listen: port out of range in ':70000'", "--listen", ":70000");
-        assertMessage("--connect-timeout: not a duration: 'soon' (use e.g. 5s or 500ms)", "--connect-timeout", "soon");
+        assertMessage("--connect-timeout: not a duration: 'soon' (use e.g. 500ms, 5s, 2min, 1h)", "--connect-timeout", "soon");
         assertMessage("--connect-timeout: must be greater than zero, got '0s'", "--connect-timeout", "0s");
         assertMessage("unknown option --frobnicate (see --help)", "--frobnicate");
         assertMessage("--backend: missing value HOST:PORT|/DIR[:PORT]", "--backend");
@@ -126,9 +126,9 @@ class ConfigLoaderTest {
                 "--backend-tls", "maybe");
         assertMessage("--max-client-connections: must be at least 1, got 0", "--max-client-connections", "0");
         assertMessage("--max-client-connections: not a number: 'many'", "--max-client-connections", "many");
-        assertMessage("--startup-timeout: not a duration: 'later' (use e.g. 5s or 500ms)", "--startup-timeout", "later");
+        assertMessage("--startup-timeout: not a duration: 'later' (use e.g. 500ms, 5s, 2min, 1h)", "--startup-timeout", "later");
         assertMessage("--idle-session-timeout: must be greater than zero, got '-5s'", "--idle-session-timeout", "-5s");
-        assertMessage("--idle-in-transaction-timeout: not a duration: 'x' (use e.g. 5s or 500ms)",
+        assertMessage("--idle-in-transaction-timeout: not a duration: 'x' (use e.g. 500ms, 5s, 2min, 1h)",
                 "--idle-in-transaction-timeout", "x");
         assertMessage("--drain-timeout: must be greater than zero, got '0ms'", "--drain-timeout", "0ms");
         assertMessage("--log-format: expected text or json, got 'xml'", "--log-format", "xml");
@@ -169,6 +169,7 @@ class ConfigLoaderTest {
         assertEquals(Duration.ofMillis(1500), c.idleInTransactionTimeout());
         assertEquals(Duration.ofSeconds(10), c.drainTimeout());
         assertEquals(Config.LogFormat.JSON, c.logFormat());
+        assertDurations();
         assertEquals(Map.of("root", "warn", "io.pgbailiff.audit", "info"), c.logLevels());
         assertNull(ConfigLoader.load(List.of("--idle-session-timeout", "off"), Map.of()).idleSessionTimeout());
     }
@@ -229,6 +230,21 @@ class ConfigLoaderTest {
                 "PGBAILIFF_LOG_FORMAT", "--log-level", "--threads", "PGBAILIFF_THREADS", "(half the CPUs)")) {
             assertTrue(help.contains(s), "help mentions " + s);
         }
+    }
+
+    /** PostgreSQL's units; a bare number is milliseconds and, for a timeout that may be off, zero is off, as there. */
+    private static void assertDurations() {
+        assertEquals(Duration.ofHours(1), ConfigLoader.parseDuration("1h"));
+        assertEquals(Duration.ofMinutes(2), ConfigLoader.parseDuration("2min"));
+        assertEquals(Duration.ofDays(1), ConfigLoader.parseDuration("1d"));
+        assertEquals(Duration.ofMillis(250), ConfigLoader.parseDuration("250"));
+        assertEquals(Duration.ofMillis(250), ConfigLoader.parseDuration(" 250 ms"));
+        assertNull(ConfigLoader.parseOptionalDuration("0"));
+        assertNull(ConfigLoader.parseOptionalDuration("0s"));
+        assertNull(ConfigLoader.parseOptionalDuration("OFF"));
+        assertEquals(Duration.ofSeconds(90), ConfigLoader.parseOptionalDuration("1.5min"));
+        assertMessage("--connect-timeout: not a duration: '5 seconds' (use e.g. 500ms, 5s, 2min, 1h)", "--connect-timeout", "5 seconds");
+        assertMessage("--connect-timeout: not a duration: 's' (use e.g. 500ms, 5s, 2min, 1h)", "--connect-timeout", "s");
     }
 
     private static void assertMessage(String expected, String... args) {
