@@ -7,6 +7,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
@@ -128,7 +130,7 @@ class UnixSocketListenIT {
     }
 
     @Test
-    void aSocketLeftBehindIsReplacedOneInUseIsNotAndStoppingRemovesIt(@TempDir Path dir) throws IOException {
+    void aSocketLeftBehindIsReplacedOneInUseIsNotAndStoppingRemovesIt(@TempDir Path dir) throws Exception {
         int port = Ports.free();
         Path socket = dir.resolve(".s.PGSQL." + port);
         try (ServerSocketChannel crashed = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
@@ -145,6 +147,9 @@ class UnixSocketListenIT {
                     "--listen", "127.0.0.2:" + port, "--unix-socket-dir", dir.toString()).close());
             assertEquals("--unix-socket-dir: cannot listen on " + socket + ": another server is listening on it",
                     e.getMessage());
+            try (ServerSocket released = new ServerSocket(port, 1, InetAddress.getByName("127.0.0.2"))) {
+                assertEquals(port, released.getLocalPort(), "the refused start let go of its TCP port");
+            }
             try (ClientProcess p = psql(dir, port, "socket-it-still", "-A", "-t", "-c", "SELECT 1")) {
                 p.awaitSuccess(Duration.ofSeconds(30));
             }
@@ -157,5 +162,13 @@ class UnixSocketListenIT {
         assertEquals("--unix-socket-dir: cannot listen on " + socket + ": the file exists and is not a socket",
                 e.getMessage());
         assertEquals("not a socket", Files.readString(socket), "a file that is not a socket is left alone");
+
+        Files.delete(socket);
+        assertEquals(0, new ProcessBuilder("mkfifo", socket.toString()).inheritIO().start().waitFor());
+        e = assertThrows(ConfigLoader.InvalidSettingException.class, () -> TestProxy.start(
+                "--listen", "127.0.0.1:" + port, "--unix-socket-dir", dir.toString()).close());
+        assertEquals("--unix-socket-dir: cannot listen on " + socket + ": the file exists and is not a socket",
+                e.getMessage());
+        assertTrue(Files.exists(socket, LinkOption.NOFOLLOW_LINKS), "nor is a named pipe");
     }
 }

@@ -1,6 +1,7 @@
 package io.pgbailiff.proxy;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -38,7 +39,7 @@ public final class ConfigLoader {
             new Setting("--listen", "PGBAILIFF_LISTEN", "HOST:PORT", "address clients connect to",
                     (c, v) -> c.listen = parseListenAddress(v, "a Unix-domain socket for clients is set with --unix-socket-dir"), d -> d.listen().toString()),
             new Setting("--unix-socket-dir", "PGBAILIFF_UNIX_SOCKET_DIR", "DIR|off",
-                    "also accept clients on the Unix-domain socket DIR/.s.PGSQL.<listen port>, as PostgreSQL does",
+                    "also accept clients on the Unix-domain socket DIR/.s.PGSQL.<listen port>",
                     (c, v) -> c.unixSocketDir = parseSocketDirectory(v), d -> "off"),
             new Setting("--backend", "PGBAILIFF_BACKEND", "HOST:PORT|/DIR[:PORT]",
                     "the PostgreSQL server to forward to; /DIR: over its Unix-domain socket in that directory",
@@ -198,7 +199,7 @@ public final class ConfigLoader {
      * An absolute directory, as psql's {@code -h} names it, whose socket path fits in
      * {@code sockaddr_un}; {@code off} or empty for none.
      */
-    static Path parseSocketDirectory(String v) {
+    private static Path parseSocketDirectory(String v) {
         String dir = v.trim();
         if (dir.isEmpty() || dir.equalsIgnoreCase("off")) {
             return null;
@@ -207,7 +208,7 @@ public final class ConfigLoader {
             throw new IllegalArgumentException("expected an absolute directory (as psql -h takes it) or off, got '" + dir + "'");
         }
         Path path = Path.of(dir);
-        int length = path.resolve(Config.socketFileName(65535)).toString().getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+        int length = path.resolve(Config.socketFileName(65535)).toString().getBytes(StandardCharsets.UTF_8).length;
         if (length > MAX_SOCKET_PATH_BYTES) {
             throw new IllegalArgumentException("the socket's path would be " + length + " bytes long; Linux allows "
                     + MAX_SOCKET_PATH_BYTES);
@@ -247,7 +248,7 @@ public final class ConfigLoader {
         requireReadable("--tls-key", c.tlsKey());
         requireReadable("--backend-tls-ca", c.backendTlsCa());
         if (c.unixSocketDir() != null && !Files.isDirectory(c.unixSocketDir())) {
-            throw new InvalidSettingException("--unix-socket-dir: no such directory: " + c.unixSocketDir());
+            throw new InvalidSettingException("--unix-socket-dir: not a directory: " + c.unixSocketDir());
         }
         if (c.backendTlsCa() != null && !c.backendTls().verifiesCertificate()) {
             throw new InvalidSettingException("--backend-tls-ca: only used with --backend-tls verify-ca or verify-full, not "

@@ -36,7 +36,7 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.net.SocketAddress;
+import java.net.Inet6Address;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Locale;
@@ -174,17 +174,21 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
     }
 
     /**
-     * How SHOW SESSIONS and the logs name a client: {@code ip:port}, or {@code [local]} for one on
-     * the Unix-domain socket, as PostgreSQL's logs do.
+     * How SHOW SESSIONS and the logs name a client: {@code ip:port} ({@code [ip]:port} for IPv6),
+     * or {@code [local]} for one on the Unix-domain socket, as PostgreSQL's logs do.
      */
-    static String describeClient(SocketAddress address) {
-        return address instanceof InetSocketAddress a ? a.getAddress().getHostAddress() + ":" + a.getPort() : "[local]";
+    private static String describeClient(Channel client) {
+        if (!(client.remoteAddress() instanceof InetSocketAddress a) || client instanceof DomainSocketChannel) {
+            return "[local]";
+        }
+        String ip = a.getAddress().getHostAddress();
+        return (a.getAddress() instanceof Inet6Address ? "[" + ip + "]" : ip) + ":" + a.getPort();
     }
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
         client = ctx.channel();
-        clientAddress = describeClient(client.remoteAddress());
+        clientAddress = describeClient(client);
         ctx.pipeline().get(PgFrameDecoder.class).inspector(this::relayClientMessage);
         proxy.connections().opened(client);
         proxy.metrics().connectionAccepted();

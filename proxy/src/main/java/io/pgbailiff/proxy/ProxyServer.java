@@ -7,33 +7,24 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.ServerChannel;
-import io.netty.channel.unix.DomainSocketAddress;
 import io.pgbailiff.protocol.PgFrameDecoder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.IOException;
-import java.net.ConnectException;
 import java.net.InetSocketAddress;
-import java.net.UnixDomainSocketAddress;
-import java.nio.channels.SocketChannel;
-import java.nio.file.Files;
-import java.nio.file.LinkOption;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.attribute.BasicFileAttributes;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A running pgbailiff node: accepts clients on the listen address and pairs each with its own
- * backend connection on the same event loop; serves metrics and health over HTTP.
+ * A running pgbailiff node: accepts clients on the listen address (and on a Unix-domain socket if
+ * so configured) and pairs each with its own backend connection on the same event loop; serves
+ * metrics and health over HTTP.
  *
- * <p>Both connections of a session run with {@code TCP_NODELAY}, which Netty sets on every socket
- * channel it creates; setting it again would only cost one more system call per socket.
+ * <p>TCP connections run with {@code TCP_NODELAY}, which Netty sets on every TCP channel it
+ * creates; setting it again would only cost one more system call per socket.
  */
 public final class ProxyServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ProxyServer.class);
@@ -81,7 +72,7 @@ public final class ProxyServer implements AutoCloseable {
             listeners.add(server);
             Path socket = config.unixSocket(((InetSocketAddress) server.localAddress()).getPort());
             if (socket != null) {
-                listeners.add(listenOnSocket(acceptor(workers, transport.serverDomainSocketChannel(), clients), socket));
+                listeners.add(ClientSocketFile.listen(acceptor(workers, transport.serverDomainSocketChannel(), clients), socket));
             }
             HttpEndpoints http = config.http() == null ? null
                     : HttpEndpoints.start(config, metrics, connections, transport, workers);
@@ -89,7 +80,7 @@ public final class ProxyServer implements AutoCloseable {
             log.info("pgbailiff node {} listening on {}{} ({}, {} threads{}), forwarding to {} (backend TLS {}){}",
                     Integer.toUnsignedString(config.nodeId()), hostPort(proxy.address()),
                     socket == null ? "" : " and " + socket, transport.name(), config.threads(),
-                    tls.offeredToClients() ? (config.tlsRequire() ? ", TLS required" : ", TLS offered") : "",
+                    tls.offeredToClients() ? (config.tlsRequire() ? ", TLS required on TCP" : ", TLS offered on TCP") : "",
                     config.backend(), config.backend().isSocketDirectory() ? "not used on a Unix-domain socket"
                             : config.backendTls().setting(),
                     http == null ? "" : "; metrics at http://" + hostPort(http.address()) + "/metrics");
@@ -119,49 +110,6 @@ public final class ProxyServer implements AutoCloseable {
                 .channel(channel)
                 .option(ChannelOption.SO_BACKLOG, 4096)
                 .childHandler(clients);
-    }
-
-    /**
-     * Listens on {@code socket} as PostgreSQL does: a socket file left behind by a server that
-     * did not stop cleanly is replaced, one that still answers is not; the file is open to every
-     * local user (PostgreSQL's default {@code unix_socket_permissions}, 0777), who must still
-     * authenticate to the backend; closing the channel deletes it.
-     */
-    private static Channel listenOnSocket(ServerBootstrap acceptor, Path socket) throws InterruptedException {
-        String setting = "--unix-socket-dir: cannot listen on " + socket + ": ";
-        try {
-            removeStaleSocket(socket);
-        } catch (IOException e) {
-            throw new ConfigLoader.InvalidSettingException(setting + Errors.rootMessage(e));
-        }
-        ChannelFuture bound = acceptor.bind(new DomainSocketAddress(socket.toString())).await();
-        if (!bound.isSuccess()) {
-            throw new ConfigLoader.InvalidSettingException(setting + Errors.rootMessage(bound.cause()));
-        }
-        try {
-            Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rwxrwxrwx"));
-        } catch (IOException e) {
-            bound.channel().close().syncUninterruptibly();
-            throw new ConfigLoader.InvalidSettingException(setting + Errors.rootMessage(e));
-        }
-        return bound.channel();
-    }
-
-    private static void removeStaleSocket(Path socket) throws IOException {
-        BasicFileAttributes file;
-        try {
-            file = Files.readAttributes(socket, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-        } catch (NoSuchFileException e) {
-            return;
-        }
-        if (!file.isOther()) {
-            throw new IOException("the file exists and is not a socket");
-        }
-        try (SocketChannel probe = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
-            throw new IOException("another server is listening on it");
-        } catch (ConnectException nobodyListens) {
-            Files.delete(socket);
-        }
     }
 
     private static String hostPort(InetSocketAddress a) {

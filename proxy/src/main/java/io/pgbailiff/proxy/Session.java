@@ -72,7 +72,7 @@ public final class Session {
     private final int nodeId;
     private final String userName;
     private final String databaseName;
-    /** {@code host:port}, as SHOW SESSIONS shows it. */
+    /** {@code host:port}, or {@code [local]} on the Unix-domain socket, as SHOW SESSIONS shows it. */
     private final String clientAddress;
     /** When the session started, to the microsecond as PostgreSQL keeps times, and the monotonic clock then. */
     private final Instant start = Instant.now().truncatedTo(ChronoUnit.MICROS);

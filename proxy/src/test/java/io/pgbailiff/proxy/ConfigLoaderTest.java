@@ -79,11 +79,13 @@ class ConfigLoaderTest {
 
         assertMessage("--unix-socket-dir: expected an absolute directory (as psql -h takes it) or off, got 'sockets'",
                 "--unix-socket-dir", "sockets");
-        assertMessage("--unix-socket-dir: no such directory: " + dir.resolve("missing"),
+        assertMessage("--unix-socket-dir: not a directory: " + dir.resolve("missing"),
                 "--unix-socket-dir", dir.resolve("missing").toString());
-        String deep = "/" + "d".repeat(96);
-        assertMessage("--unix-socket-dir: the socket's path would be 112 bytes long; Linux allows 107",
-                "--unix-socket-dir", deep);
+        // the longest socket name, .s.PGSQL.65535, in a directory of 92 bytes makes 107; of 93, 108
+        String longest = "/" + "d".repeat(91);
+        assertMessage("--unix-socket-dir: not a directory: " + longest, "--unix-socket-dir", longest);
+        assertMessage("--unix-socket-dir: the socket's path would be 108 bytes long; Linux allows 107",
+                "--unix-socket-dir", longest + "d");
     }
 
     @Test
