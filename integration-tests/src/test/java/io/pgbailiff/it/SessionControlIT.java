@@ -102,6 +102,20 @@ class SessionControlIT extends ProxyTestBase {
         }
     }
 
+    /** An IN list followed by AND and OR, through the wire: only the session both conditions pick ends. */
+    @Test
+    void inListWithAndOrEndsExactlyTheMatchingSession() throws Exception {
+        try (Connection max1 = simple("maxroach", "in-max1"); Connection max2 = simple("maxroach", "in-max2");
+             Connection alice = simple("alice", "in-alice");
+             Connection admin = simple("postgres", "in-admin"); Statement a = admin.createStatement()) {
+            a.execute("CANCEL SESSIONS (SELECT session_id FROM [SHOW SESSIONS] WHERE application_name IN ('in-max1', 'in-alice')"
+                    + " AND user_name = 'maxroach' OR application_name = 'nobody')");
+            proxy.awaitGone("in-max1");
+            assertEquals(SessionStatus.IDLE, proxy.session("in-max2").status());
+            assertEquals(SessionStatus.IDLE, proxy.session("in-alice").status());
+        }
+    }
+
     @Test
     void errorsCarryTheirSqlStates() throws Exception {
         try (Connection c = simple("postgres", "ctl-errors"); Statement s = c.createStatement()) {

@@ -2,7 +2,6 @@ package io.pgbailiff.proxy;
 
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelFuture;
 import io.netty.channel.unix.DomainSocketAddress;
 
 import java.io.IOException;
@@ -33,23 +32,20 @@ final class ClientSocketFile {
     }
 
     static Channel listen(ServerBootstrap acceptor, Path socket) throws InterruptedException {
-        String setting = "--unix-socket-dir: cannot listen on " + socket + ": ";
+        String refusal = "--unix-socket-dir: cannot listen on " + socket;
         try {
             removeStale(socket);
         } catch (IOException e) {
-            throw new ConfigLoader.InvalidSettingException(setting + reason(e));
+            throw new ConfigLoader.InvalidSettingException(refusal + ": " + reason(e));
         }
-        ChannelFuture bound = acceptor.bind(new DomainSocketAddress(socket.toString())).await();
-        if (!bound.isSuccess()) {
-            throw new ConfigLoader.InvalidSettingException(setting + Errors.rootMessage(bound.cause()));
-        }
+        Channel listener = ProxyServer.bind(acceptor, new DomainSocketAddress(socket.toString()), refusal);
         try {
             Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rwxrwxrwx"));
         } catch (IOException e) {
-            bound.channel().close().syncUninterruptibly();
-            throw new ConfigLoader.InvalidSettingException(setting + reason(e));
+            listener.close().syncUninterruptibly();
+            throw new ConfigLoader.InvalidSettingException(refusal + ": " + reason(e));
         }
-        return bound.channel();
+        return listener;
     }
 
     /**

@@ -1,5 +1,6 @@
 package io.pgbailiff.proxy;
 
+import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -200,6 +201,11 @@ public record Config(
                 throw new IllegalArgumentException("port out of range in '" + text + "'");
             }
             return new HostPort(host, port);
+        }
+
+        /** An address as the logs and SHOW SESSIONS show it: {@code ip:port}, {@code [v6]:port}. */
+        public static HostPort of(InetSocketAddress address) {
+            return new HostPort(address.getAddress().getHostAddress(), address.getPort());
         }
 
         public boolean isSocketDirectory() {

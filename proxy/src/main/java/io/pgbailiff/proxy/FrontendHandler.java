@@ -36,7 +36,6 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.net.Inet6Address;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Locale;
@@ -177,18 +176,14 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
      * How SHOW SESSIONS and the logs name a client: {@code ip:port} ({@code [ip]:port} for IPv6),
      * or {@code [local]} for one on the Unix-domain socket, as PostgreSQL's logs do.
      */
-    private static String describeClient(Channel client) {
-        if (!(client.remoteAddress() instanceof InetSocketAddress a) || client instanceof DomainSocketChannel) {
-            return "[local]";
-        }
-        String ip = a.getAddress().getHostAddress();
-        return (a.getAddress() instanceof Inet6Address ? "[" + ip + "]" : ip) + ":" + a.getPort();
+    private String describeClient() {
+        return onUnixSocket() ? "[local]" : Config.HostPort.of((InetSocketAddress) client.remoteAddress()).toString();
     }
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
         client = ctx.channel();
-        clientAddress = describeClient(client);
+        clientAddress = describeClient();
         ctx.pipeline().get(PgFrameDecoder.class).inspector(this::relayClientMessage);
         proxy.connections().opened(client);
         proxy.metrics().connectionAccepted();

@@ -12,6 +12,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -78,15 +79,15 @@ public final class ProxyServer implements AutoCloseable {
                     : HttpEndpoints.start(config, metrics, connections, transport, workers);
             ProxyServer proxy = new ProxyServer(context, workers, listeners, http);
             log.info("pgbailiff node {} listening on {}{} ({}, {} threads{}), forwarding to {} (backend TLS {}){}",
-                    Integer.toUnsignedString(config.nodeId()), hostPort(proxy.address()),
+                    Integer.toUnsignedString(config.nodeId()), Config.HostPort.of(proxy.address()),
                     socket == null ? "" : " and " + socket, transport.name(), config.threads(),
                     tls.offeredToClients() ? (config.tlsRequire() ? ", TLS required on TCP" : ", TLS offered on TCP") : "",
                     config.backend(), config.backend().isSocketDirectory() ? "not used on a Unix-domain socket"
                             : config.backendTls().setting(),
-                    http == null ? "" : "; metrics at http://" + hostPort(http.address()) + "/metrics");
+                    http == null ? "" : "; metrics at http://" + Config.HostPort.of(http.address()) + "/metrics");
             return proxy;
         } catch (RuntimeException | InterruptedException e) {
-            listeners.forEach(l -> l.close().syncUninterruptibly());
+            closeAll(listeners);
             workers.shutdownGracefully(0, 0, TimeUnit.SECONDS);
             metrics.close();
             throw e;
@@ -95,10 +96,14 @@ public final class ProxyServer implements AutoCloseable {
 
     /** Binds a TCP listener, or refuses the setting that named its address with the reason. */
     static Channel listen(ServerBootstrap acceptor, Config.HostPort address, String setting) throws InterruptedException {
-        ChannelFuture bound = acceptor.bind(new InetSocketAddress(address.host(), address.port())).await();
+        return bind(acceptor, new InetSocketAddress(address.host(), address.port()), setting + ": cannot listen on " + address);
+    }
+
+    /** Binds a listener; {@code refusal} names the setting and address when it cannot be bound. */
+    static Channel bind(ServerBootstrap acceptor, SocketAddress address, String refusal) throws InterruptedException {
+        ChannelFuture bound = acceptor.bind(address).await();
         if (!bound.isSuccess()) {
-            throw new ConfigLoader.InvalidSettingException(setting + ": cannot listen on " + address + ": "
-                    + Errors.rootMessage(bound.cause()));
+            throw new ConfigLoader.InvalidSettingException(refusal + ": " + Errors.rootMessage(bound.cause()));
         }
         return bound.channel();
     }
@@ -110,10 +115,6 @@ public final class ProxyServer implements AutoCloseable {
                 .channel(channel)
                 .option(ChannelOption.SO_BACKLOG, 4096)
                 .childHandler(clients);
-    }
-
-    private static String hostPort(InetSocketAddress a) {
-        return new Config.HostPort(a.getAddress().getHostAddress(), a.getPort()).toString();
     }
 
     public InetSocketAddress address() {
@@ -169,6 +170,10 @@ public final class ProxyServer implements AutoCloseable {
     }
 
     private void stopListening() {
+        closeAll(listeners);
+    }
+
+    private static void closeAll(List<Channel> listeners) {
         listeners.forEach(l -> l.close().syncUninterruptibly());
     }
 

@@ -56,6 +56,9 @@ class ConfigLoaderTest {
         assertEquals(new Config.HostPort("/tmp/", 5432), noPort);
         assertEquals("/tmp/.s.PGSQL.5432", noPort.socketPath());
 
+        assertEquals("[0:0:0:0:0:0:0:1]:5000", Config.HostPort.of(new java.net.InetSocketAddress("::1", 5000)).toString());
+        assertEquals("127.0.0.1:5000", Config.HostPort.of(new java.net.InetSocketAddress("127.0.0.1", 5000)).toString());
+
         Config.HostPort tcp = ConfigLoader.load(List.of("--backend", "db:5433"), Map.of()).backend();
         assertFalse(tcp.isSocketDirectory());
         assertEquals("db:5433", tcp.describe());
