@@ -131,6 +131,17 @@ class BadInputAndFailuresIT extends ProxyTestBase {
         }
     }
 
+    /** The backend's host name is looked up for each connection, and a name that does not resolve is named in the error. */
+    @Test
+    void backendHostThatDoesNotResolveGivesFatal08006NamingIt() throws Exception {
+        try (TestProxy broken = TestProxy.start("--backend", "no-such-host.invalid:5432")) {
+            SQLException e = assertThrows(SQLException.class, () -> broken.connect("alice").close());
+            assertEquals("08006", e.getSQLState(), e.getMessage());
+            assertTrue(e.getMessage().contains("could not connect to server no-such-host.invalid"), e.getMessage());
+            assertTrue(broken.sessions().isEmpty());
+        }
+    }
+
     /**
      * A backend whose listen queue is full drops connection attempts, like an unreachable host:
      * the client is told within the connect timeout.

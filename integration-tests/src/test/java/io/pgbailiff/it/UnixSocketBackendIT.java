@@ -131,7 +131,7 @@ class UnixSocketBackendIT {
         try (TestProxy nowhere = TestProxy.start("--backend", empty.toString())) {
             SQLException e = assertThrows(SQLException.class, () -> nowhere.connect("alice").close());
             assertEquals("08006", e.getSQLState());
-            assertTrue(e.getMessage().contains(empty + "/.s.PGSQL.5432"), e.getMessage());
+            assertTrue(e.getMessage().contains(empty + "/.s.PGSQL.5432: No such file or directory"), e.getMessage());
             assertEquals(503, Http.get(nowhere.server().httpAddress(), "/ready").statusCode());
         }
     }

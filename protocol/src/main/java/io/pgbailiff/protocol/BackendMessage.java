@@ -32,15 +32,15 @@ public sealed interface BackendMessage {
     int AUTH_SASL = 10;
 
     record Authentication(int code) implements BackendMessage {
-        public static Authentication decode(PgFrame frame) {
-            return new Authentication(frame.payload().readInt());
+        public static Authentication decode(PgMessage message) {
+            return new Authentication(message.payload().readInt());
         }
     }
 
     /** AuthenticationSASL: the SASL mechanisms the server offers, in its order of preference. */
     record AuthenticationSasl(List<String> mechanisms) implements BackendMessage {
-        public static AuthenticationSasl decode(PgFrame frame) {
-            ByteBuf p = frame.payload();
+        public static AuthenticationSasl decode(PgMessage message) {
+            ByteBuf p = message.payload();
             if (p.readInt() != AUTH_SASL) {
                 throw new ProtocolException("not an AuthenticationSASL message");
             }
@@ -53,8 +53,8 @@ public sealed interface BackendMessage {
     }
 
     record BackendKeyData(int processId, byte[] secretKey) implements BackendMessage {
-        public static BackendKeyData decode(PgFrame frame) {
-            ByteBuf p = frame.payload();
+        public static BackendKeyData decode(PgMessage message) {
+            ByteBuf p = message.payload();
             int pid = p.readInt();
             byte[] key = new byte[p.readableBytes()];
             p.readBytes(key);
@@ -63,8 +63,8 @@ public sealed interface BackendMessage {
     }
 
     record ParameterStatus(String name, String value) implements BackendMessage {
-        public static ParameterStatus decode(PgFrame frame) {
-            ByteBuf p = frame.payload();
+        public static ParameterStatus decode(PgMessage message) {
+            ByteBuf p = message.payload();
             String name = FrontendMessage.Wire.readCString(p);
             return new ParameterStatus(name, FrontendMessage.Wire.readCString(p));
         }
@@ -75,9 +75,9 @@ public sealed interface BackendMessage {
          * others are compared in place rather than decoded, and so are relayed without being checked
          * for well-formed strings: they come from the backend, which pgbailiff trusts.
          */
-        public static String valueIfNamed(PgFrame frame, byte[] name) {
-            ByteBuf c = frame.content();
-            int start = c.readerIndex() + PgFrame.HEADER_LENGTH;
+        public static String valueIfNamed(PgMessage message, byte[] name) {
+            ByteBuf c = message.payload();
+            int start = c.readerIndex();
             int nameEnd = start + name.length;
             if (nameEnd >= c.writerIndex() || c.getByte(nameEnd) != 0) {
                 return null;
@@ -101,15 +101,15 @@ public sealed interface BackendMessage {
         public static final byte IN_TRANSACTION = 'T';
         public static final byte FAILED_TRANSACTION = 'E';
 
-        public static byte status(PgFrame frame) {
-            return frame.content().getByte(frame.content().readerIndex() + PgFrame.HEADER_LENGTH);
+        public static byte status(PgMessage message) {
+            return message.payload().readByte();
         }
     }
 
     /** A DataRow read as text: one string per column, {@code null} for SQL NULL. */
     record DataRow(java.util.List<String> values) implements BackendMessage {
-        public static DataRow decodeText(PgFrame frame) {
-            ByteBuf p = frame.payload();
+        public static DataRow decodeText(PgMessage message) {
+            ByteBuf p = message.payload();
             int n = p.readUnsignedShort();
             java.util.List<String> values = new java.util.ArrayList<>(n);
             for (int i = 0; i < n; i++) {
@@ -125,8 +125,8 @@ public sealed interface BackendMessage {
     }
 
     record CommandComplete(String tag) implements BackendMessage {
-        public static CommandComplete decode(PgFrame frame) {
-            return new CommandComplete(FrontendMessage.Wire.readCString(frame.payload()));
+        public static CommandComplete decode(PgMessage message) {
+            return new CommandComplete(FrontendMessage.Wire.readCString(message.payload()));
         }
     }
 
@@ -136,8 +136,8 @@ public sealed interface BackendMessage {
      * {@code D} detail, {@code H} hint, {@code P} position, ...).
      */
     record ErrorResponse(Map<Character, String> fields) implements BackendMessage {
-        public static ErrorResponse decode(PgFrame frame) {
-            ByteBuf p = frame.payload();
+        public static ErrorResponse decode(PgMessage message) {
+            ByteBuf p = message.payload();
             Map<Character, String> fields = new LinkedHashMap<>();
             while (p.isReadable()) {
                 byte code = p.readByte();

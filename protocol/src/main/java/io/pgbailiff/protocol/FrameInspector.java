@@ -6,8 +6,8 @@ package io.pgbailiff.protocol;
  * write for a whole pipelined Bind/Execute/Sync, or for a result up to and including its
  * ReadyForQuery, instead of one per message.
  *
- * <p>The frame passed in is a view that is valid during the call only: do not retain, release or
- * keep it, and write nothing from here, as the bytes before the message have not been passed on
+ * <p>The message passed in is valid during the call only, and is the same object for every message
+ * (looking allocates nothing): do not keep it or its payload, and write nothing from here, as the bytes before the message have not been passed on
  * yet. A message that needs more than a look is left to the receiver: return false, and it is
  * delivered as a {@link PgFrame}, after which the decoder stops until the receiver has had it, so
  * the next message is inspected with what that one changed. An inspector that throws refuses:
@@ -18,5 +18,5 @@ package io.pgbailiff.protocol;
 public interface FrameInspector {
 
     /** True if the message was fully dealt with by looking at it and goes on unchanged as raw bytes. */
-    boolean relayAsIs(PgFrame message);
+    boolean relayAsIs(PgMessage message);
 }

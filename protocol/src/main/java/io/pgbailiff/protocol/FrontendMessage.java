@@ -6,7 +6,7 @@ import java.nio.charset.StandardCharsets;
 
 /**
  * The typed client messages the proxy reads, named as in the PostgreSQL protocol documentation.
- * They are decoded from a {@link PgFrame} only when the proxy needs their content; the frame
+ * They are decoded from a {@link PgMessage} only when the proxy needs their content; the frame
  * itself is what gets relayed.
  */
 public sealed interface FrontendMessage {
@@ -26,15 +26,15 @@ public sealed interface FrontendMessage {
     byte PASSWORD = 'p';
 
     record Query(String sql) implements FrontendMessage {
-        public static Query decode(PgFrame frame) {
-            return new Query(Wire.readCString(frame.payload()));
+        public static Query decode(PgMessage message) {
+            return new Query(Wire.readCString(message.payload()));
         }
     }
 
     /** Parse: statement name ("" is the unnamed statement), SQL text and parameter type OIDs. */
     record Parse(String statement, String sql, int[] parameterTypes) implements FrontendMessage {
-        public static Parse decode(PgFrame frame) {
-            ByteBuf p = frame.payload();
+        public static Parse decode(PgMessage message) {
+            ByteBuf p = message.payload();
             String name = Wire.readCString(p);
             String sql = Wire.readCString(p);
             int n = p.readUnsignedShort();
@@ -48,8 +48,8 @@ public sealed interface FrontendMessage {
 
     /** The portal and statement names of a Bind; parameter values are left on the wire. */
     record Bind(String portal, String statement) implements FrontendMessage {
-        public static Bind decode(PgFrame frame) {
-            ByteBuf p = frame.payload();
+        public static Bind decode(PgMessage message) {
+            ByteBuf p = message.payload();
             String portal = Wire.readCString(p);
             return new Bind(portal, Wire.readCString(p));
         }
@@ -62,8 +62,8 @@ public sealed interface FrontendMessage {
      */
     record BindValues(String portal, String statement, short[] parameterFormats, java.util.List<byte[]> values,
                       short[] resultFormats) implements FrontendMessage {
-        public static BindValues decode(PgFrame frame) {
-            ByteBuf p = frame.payload();
+        public static BindValues decode(PgMessage message) {
+            ByteBuf p = message.payload();
             String portal = Wire.readCString(p);
             String statement = Wire.readCString(p);
             short[] parameterFormats = readShorts(p);
@@ -97,8 +97,8 @@ public sealed interface FrontendMessage {
     }
 
     record Execute(String portal, int maxRows) implements FrontendMessage {
-        public static Execute decode(PgFrame frame) {
-            ByteBuf p = frame.payload();
+        public static Execute decode(PgMessage message) {
+            ByteBuf p = message.payload();
             String portal = Wire.readCString(p);
             return new Execute(portal, p.readInt());
         }
@@ -106,8 +106,8 @@ public sealed interface FrontendMessage {
 
     /** Close or Describe target: {@code 'S'} for a prepared statement, {@code 'P'} for a portal. */
     record Target(byte kind, String name) implements FrontendMessage {
-        public static Target decode(PgFrame frame) {
-            ByteBuf p = frame.payload();
+        public static Target decode(PgMessage message) {
+            ByteBuf p = message.payload();
             byte kind = p.readByte();
             return new Target(kind, Wire.readCString(p));
         }

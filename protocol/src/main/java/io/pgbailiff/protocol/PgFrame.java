@@ -9,7 +9,7 @@ import io.netty.buffer.DefaultByteBufHolder;
  * Only message types the receiving side acts on are framed this way; the rest pass as raw bytes
  * (see {@link PgFrameDecoder}).
  */
-public final class PgFrame extends DefaultByteBufHolder {
+public final class PgFrame extends DefaultByteBufHolder implements PgMessage {
     /** Type byte plus the 4-byte length. */
     public static final int HEADER_LENGTH = 5;
 
@@ -20,11 +20,13 @@ public final class PgFrame extends DefaultByteBufHolder {
         this.type = type;
     }
 
+    @Override
     public byte type() {
         return type;
     }
 
     /** The message body after the header, as a view that shares the frame's reference count. */
+    @Override
     public ByteBuf payload() {
         ByteBuf c = content();
         return c.slice(c.readerIndex() + HEADER_LENGTH, c.readableBytes() - HEADER_LENGTH);

@@ -37,6 +37,7 @@ public final class PgFrameDecoder extends ByteToMessageDecoder {
 
     private FrameInterest interest;
     private FrameInspector inspector;
+    private final InspectedMessage inspected = new InspectedMessage();
     private final int maxMessageLength;
     private Phase phase;
     /** Bytes still to relay of an uninteresting message whose header has been seen. */
@@ -216,11 +217,16 @@ public final class PgFrameDecoder extends ByteToMessageDecoder {
         if (inspector == null) {
             return false;
         }
+        int readerIndex = in.readerIndex();
+        int writerIndex = in.writerIndex();
         try {
-            return inspector.relayAsIs(new PgFrame(type, in.slice(start, length + 1)));
+            return inspector.relayAsIs(inspected.show(type, in, start, length));
         } catch (RuntimeException malformed) {
             // the receiver gets the frame, and its own handling reports what is wrong with it
             return false;
+        } finally {
+            inspected.clear();
+            in.setIndex(readerIndex, writerIndex);
         }
     }
 

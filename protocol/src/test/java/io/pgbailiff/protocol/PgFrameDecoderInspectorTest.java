@@ -34,7 +34,7 @@ class PgFrameDecoderInspectorTest {
         }
 
         @Override
-        public boolean relayAsIs(PgFrame message) {
+        public boolean relayAsIs(PgMessage message) {
             log.add("inspect " + (char) message.type());
             return !refused.contains((char) message.type());
         }
@@ -98,10 +98,31 @@ class PgFrameDecoderInspectorTest {
     void aMessageTheInspectorCannotReadIsDeliveredAsAFrameAfterTheBytesBeforeIt() {
         byte[] truncatedReady = Bytes.message('Z');
         PgFrameDecoder decoder = PgFrameDecoder.forBackend(FrameInterest.of('Z'), DecoderHarness.MAX_MESSAGE_LENGTH);
-        decoder.inspector(m -> m.content().getByte(m.content().readerIndex() + PgFrame.HEADER_LENGTH) == 'I');
+        decoder.inspector(m -> m.payload().readByte() == 'I');
         try (DecoderHarness h = new DecoderHarness(decoder)) {
             assertEquals(List.of(Event.raw(DATA_ROW, COMPLETE, READY), Event.frame(truncatedReady)),
                     h.write(concat(DATA_ROW, COMPLETE, READY, truncatedReady)));
         }
+    }
+
+    /** The inspected message is the decoder's buffer narrowed to the body: it must end where the message ends. */
+    @Test
+    void anInspectorReadsOnlyItsOwnMessageAndEachPayloadStartsAgain() {
+        byte[] truncatedReady = Bytes.message('Z');
+        List<String> seen = new ArrayList<>();
+        PgFrameDecoder decoder = PgFrameDecoder.forBackend(FrameInterest.of('Z', 'C'), DecoderHarness.MAX_MESSAGE_LENGTH);
+        decoder.inspector(m -> {
+            if (m.type() == 'C') {
+                seen.add(BackendMessage.CommandComplete.decode(m).tag() + "/" + BackendMessage.CommandComplete.decode(m).tag());
+                return true;
+            }
+            seen.add("status " + (char) BackendMessage.ReadyForQuery.status(m));
+            return true;
+        });
+        try (DecoderHarness h = new DecoderHarness(decoder)) {
+            assertEquals(List.of(Event.raw(DATA_ROW, COMPLETE, READY), Event.frame(truncatedReady), Event.raw(READY)),
+                    h.write(concat(DATA_ROW, COMPLETE, READY, truncatedReady, READY)));
+        }
+        assertEquals(List.of("SELECT 1/SELECT 1", "status I", "status I"), seen);
     }
 }

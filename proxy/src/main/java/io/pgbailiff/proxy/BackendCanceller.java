@@ -2,7 +2,6 @@ package io.pgbailiff.proxy;
 
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
-import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.EventLoop;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
@@ -28,9 +27,8 @@ final class BackendCanceller {
 
     Future<Void> cancel(EventLoop loop, CancelKeys.BackendKey key) {
         Promise<Void> done = loop.newPromise();
-        ChannelFuture connect = transport.toBackend(loop, config.backend(), config.connectTimeout().toMillis())
-                .handler(new ChannelInboundHandlerAdapter())
-                .connect();
+        ChannelFuture connect = transport.connectToBackend(loop, config.backend(), config.connectTimeout().toMillis(),
+                pipeline -> { });
         connect.addListener((ChannelFutureListener) f -> send(f, key, loop, done));
         return done;
     }

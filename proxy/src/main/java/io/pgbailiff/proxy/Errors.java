@@ -11,6 +11,10 @@ final class Errors {
         while (c.getCause() != null) {
             c = c.getCause();
         }
-        return c.getMessage() == null ? c.toString() : c.getMessage();
+        if (c.getMessage() != null) {
+            return c.getMessage();
+        }
+        // the native transport reports a missing Unix-domain socket file without a message
+        return c instanceof java.io.FileNotFoundException ? "No such file or directory" : c.toString();
     }
 }

@@ -7,7 +7,6 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.ChannelInitializer;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.channel.unix.DomainSocketChannel;
 import io.netty.handler.codec.DecoderException;
@@ -27,6 +26,7 @@ import io.pgbailiff.protocol.FrontendMessage;
 import io.pgbailiff.protocol.PgEncoder;
 import io.pgbailiff.protocol.PgError;
 import io.pgbailiff.protocol.PgFrame;
+import io.pgbailiff.protocol.PgMessage;
 import io.pgbailiff.protocol.PgFrameDecoder;
 import io.pgbailiff.protocol.ProtocolException;
 import io.pgbailiff.protocol.SqlState;
@@ -300,18 +300,13 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
         }
         state = State.CONNECTING;
         long connectStart = System.nanoTime();
-        ChannelFuture connect = proxy.transport()
-                .toBackend(client.eventLoop(), config.backend(), config.connectTimeout().toMillis())
-                .handler(new ChannelInitializer<Channel>() {
-                    @Override
-                    protected void initChannel(Channel ch) {
-                        PgFrameDecoder decoder = PgFrameDecoder.forBackend(BACKEND_INTEREST, Integer.MAX_VALUE);
-                        decoder.inspector(FrontendHandler.this::relayBackendMessage);
-                        ch.pipeline().addLast("decoder", decoder);
-                        ch.pipeline().addLast("relay", new BackendHandler(FrontendHandler.this));
-                    }
-                })
-                .connect();
+        ChannelFuture connect = proxy.transport().connectToBackend(client.eventLoop(), config.backend(),
+                config.connectTimeout().toMillis(), pipeline -> {
+                    PgFrameDecoder decoder = PgFrameDecoder.forBackend(BACKEND_INTEREST, Integer.MAX_VALUE);
+                    decoder.inspector(this::relayBackendMessage);
+                    pipeline.addLast("decoder", decoder);
+                    pipeline.addLast("relay", new BackendHandler(this));
+                });
         backend = connect.channel();
         connect.addListener((ChannelFutureListener) f -> guarded(() -> onBackendConnected(f, startup, connectStart)));
     }
@@ -444,7 +439,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
      * backend unchanged needs only the session's bookkeeping, done here by the same {@code pass*}
      * methods the {@code handle*} methods use for it; everything else is left to {@link #dispatch}.
      */
-    private boolean relayClientMessage(PgFrame message) {
+    private boolean relayClientMessage(PgMessage message) {
         if (state != State.READY || held != null || skipUntilSync) {
             return false;
         }
@@ -1002,7 +997,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
         }
         ByteBuf bytes;
         if (msg instanceof PgFrame frame) {
-            if (!inspectBackendFrame(frame)) {
+            if (!inspectBackendMessage(frame)) {
                 frame.release();
                 return;
             }
@@ -1018,21 +1013,30 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
 
     /**
      * The backend side's {@link io.pgbailiff.protocol.FrameInspector}: the ReadyForQuery that ends
-     * an ordinary request only updates the session, so it travels with the result before it.
+     * an ordinary request, and a ParameterStatus (a dozen of them at start-up), only update the
+     * session, so they travel with the messages around them.
      */
-    private boolean relayBackendMessage(PgFrame message) {
-        return message.type() == BackendMessage.READY_FOR_QUERY && state == State.READY && internalQueries.isEmpty()
-                && injectedSyncs == 0 && !heldUntilIdle && inspectBackendFrame(message);
+    private boolean relayBackendMessage(PgMessage message) {
+        if (!internalQueries.isEmpty()) {
+            return false;
+        }
+        return switch (message.type()) {
+            case BackendMessage.READY_FOR_QUERY -> state == State.READY && injectedSyncs == 0 && !heldUntilIdle
+                    && inspectBackendMessage(message);
+            case BackendMessage.PARAMETER_STATUS -> (state == State.READY || state == State.AUTHENTICATING)
+                    && inspectBackendMessage(message);
+            default -> false;
+        };
     }
 
     /** Updates the session from a backend message; false if the message is not to be relayed as is. */
-    private boolean inspectBackendFrame(PgFrame frame) {
-        switch (frame.type()) {
+    private boolean inspectBackendMessage(PgMessage message) {
+        switch (message.type()) {
             case BackendMessage.READY_FOR_QUERY -> {
                 if (state == State.AUTHENTICATING) {
                     becomeReady();
                 }
-                byte status = BackendMessage.ReadyForQuery.status(frame);
+                byte status = BackendMessage.ReadyForQuery.status(message);
                 if (lastActivityNanos != 0) {
                     lastActivityNanos = System.nanoTime();
                 }
@@ -1056,7 +1060,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
                     client.eventLoop().execute(this::releaseHeld);
                 }
             }
-            case BackendMessage.PARAMETER_STATUS -> session.onParameterStatus(frame);
+            case BackendMessage.PARAMETER_STATUS -> session.onParameterStatus(message);
             case BackendMessage.COPY_IN_RESPONSE -> {
                 copyIn = true;
                 if (session.headIsSyncedExtended()) {
@@ -1064,14 +1068,14 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
                 }
             }
             case BackendMessage.AUTHENTICATION -> {
-                int code = BackendMessage.Authentication.decode(frame).code();
+                int code = BackendMessage.Authentication.decode(message).code();
                 onAuthenticationRequest(code);
                 if (code == BackendMessage.AUTH_SASL && !tls) {
-                    return !offerSaslWithoutChannelBinding(frame);
+                    return !offerSaslWithoutChannelBinding(message);
                 }
             }
             case BackendMessage.BACKEND_KEY_DATA -> {
-                BackendMessage.BackendKeyData key = BackendMessage.BackendKeyData.decode(frame);
+                BackendMessage.BackendKeyData key = BackendMessage.BackendKeyData.decode(message);
                 backendKey = new CancelKeys.BackendKey(key.processId(), key.secretKey());
                 session.onBackendKey(key.processId());
                 if (clientKey != null) {
@@ -1083,7 +1087,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
                 return false;
             }
             case BackendMessage.ERROR_RESPONSE -> {
-                BackendMessage.ErrorResponse error = BackendMessage.ErrorResponse.decode(frame);
+                BackendMessage.ErrorResponse error = BackendMessage.ErrorResponse.decode(message);
                 if ("FATAL".equals(error.severity()) || "PANIC".equals(error.severity())) {
                     backendSentFatal = true;
                 }
@@ -1118,8 +1122,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
      * binding. (A TLS client keeps the full list; binding then only succeeds if pgbailiff
      * presents the backend's own certificate.) Returns true if it wrote the shortened list.
      */
-    private boolean offerSaslWithoutChannelBinding(PgFrame frame) {
-        List<String> offered = BackendMessage.AuthenticationSasl.decode(frame).mechanisms();
+    private boolean offerSaslWithoutChannelBinding(PgMessage message) {
+        List<String> offered = BackendMessage.AuthenticationSasl.decode(message).mechanisms();
         List<String> usable = offered.stream().filter(m -> !m.endsWith("-PLUS")).toList();
         if (usable.size() == offered.size()) {
             return false;
@@ -1369,7 +1373,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
         if (clientKey != null) {
             proxy.cancelKeys().revoke(clientKey);
         }
-        if (backend != null) {
+        if (backend != null && backend.isOpen()) {
             backend.close();
         }
         closeClient();
@@ -1385,6 +1389,9 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
      * closed after {@value #CLOSE_FLUSH_GRACE_MILLIS} ms.
      */
     private void closeClient() {
+        if (!client.isOpen()) {
+            return;
+        }
         ChannelFuture flushed = client.writeAndFlush(Unpooled.EMPTY_BUFFER);
         if (!flushed.isDone()) {
             whileClientOpen(CLOSE_FLUSH_GRACE_MILLIS, client::close);
@@ -1591,7 +1598,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
         InternalQuery q = internalQueries.peek();
         switch (frame.type()) {
             case BackendMessage.NOTIFICATION_RESPONSE, BackendMessage.NOTICE_RESPONSE, BackendMessage.PARAMETER_STATUS -> {
-                if (inspectBackendFrame(frame)) {
+                if (inspectBackendMessage(frame)) {
                     sendToClient(frame.content());
                     client.flush();
                     return;

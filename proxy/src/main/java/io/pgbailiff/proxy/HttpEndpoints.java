@@ -6,7 +6,6 @@ import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
@@ -106,9 +105,8 @@ final class HttpEndpoints implements AutoCloseable {
 
         private CompletableFuture<Boolean> backendReachable(ChannelHandlerContext ctx) {
             CompletableFuture<Boolean> reachable = new CompletableFuture<>();
-            transport.toBackend(ctx.channel().eventLoop(), config.backend(), Math.min(config.connectTimeout().toMillis(), 2000))
-                    .handler(new ChannelInboundHandlerAdapter())
-                    .connect()
+            transport.connectToBackend(ctx.channel().eventLoop(), config.backend(),
+                            Math.min(config.connectTimeout().toMillis(), 2000), pipeline -> { })
                     .addListener((ChannelFutureListener) f -> {
                         reachable.complete(f.isSuccess());
                         f.channel().close();

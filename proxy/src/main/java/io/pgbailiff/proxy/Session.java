@@ -4,7 +4,7 @@ import io.pgbailiff.adminsql.SessionId;
 import io.pgbailiff.adminsql.SessionSnapshot;
 import io.pgbailiff.adminsql.SessionStatus;
 import io.pgbailiff.protocol.BackendMessage;
-import io.pgbailiff.protocol.PgFrame;
+import io.pgbailiff.protocol.PgMessage;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
@@ -254,7 +254,7 @@ public final class Session {
     }
 
     /** Follows the two reported parameters SHOW SESSIONS and the privilege checks use. */
-    void onParameterStatus(PgFrame status) {
+    void onParameterStatus(PgMessage status) {
         String value = BackendMessage.ParameterStatus.valueIfNamed(status, APPLICATION_NAME);
         if (value != null) {
             applicationName = value;

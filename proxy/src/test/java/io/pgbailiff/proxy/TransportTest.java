@@ -18,7 +18,7 @@ class TransportTest {
     /** {@link ProxyServer} relies on this default instead of setting the option on every connection. */
     @Test
     void everySocketChannelStartsWithNagleOff() throws Exception {
-        SocketChannel channel = Transport.best().socketChannel().getDeclaredConstructor().newInstance();
+        SocketChannel channel = Transport.best().socketChannel().newChannel();
         try {
             assertTrue(channel.config().getOption(ChannelOption.TCP_NODELAY));
         } finally {
@@ -30,7 +30,7 @@ class TransportTest {
     void aSocketDirectoryNeedsATransportWithUnixDomainSockets() {
         Config overSocket = Config.defaults().withBackend(new Config.HostPort("/var/run/postgresql", 5432));
         Config listeningOnSocket = ConfigLoader.load(List.of("--unix-socket-dir", "/tmp"), Map.of());
-        Transport nio = new Transport("nio", NioServerSocketChannel.class, NioSocketChannel.class, null, null);
+        Transport nio = new Transport("nio", NioServerSocketChannel.class, NioSocketChannel::new, null, null);
         var e = assertThrows(ConfigLoader.InvalidSettingException.class, () -> nio.checkSupports(overSocket));
         assertTrue(e.getMessage().startsWith("--backend /var/run/postgresql:5432: a Unix-domain socket needs"), e.getMessage());
         e = assertThrows(ConfigLoader.InvalidSettingException.class, () -> nio.checkSupports(listeningOnSocket));
