@@ -104,7 +104,12 @@ class MetricsIT extends ProxyTestBase {
         assertEquals(404, Http.get(proxy.server().httpAddress(), "/nothing").statusCode());
         HttpResponse<String> post = Http.request(proxy.server().httpAddress(), "POST", "/metrics");
         assertEquals(405, post.statusCode());
-        assertEquals("GET", post.headers().firstValue("Allow").orElse(null));
+        assertEquals("GET, HEAD", post.headers().firstValue("Allow").orElse(null));
+        HttpResponse<String> head = Http.request(proxy.server().httpAddress(), "HEAD", "/ready");
+        assertEquals(200, head.statusCode(), "load balancers may probe with HEAD");
+        assertEquals("", head.body());
+        assertEquals(String.valueOf("ready\n".length()), head.headers().firstValue("Content-Length").orElse(null));
+        assertEquals(200, Http.get(proxy.server().httpAddress(), "/health").statusCode(), "the connection is still usable");
         try (TestProxy orphan = TestProxy.start("--backend", "127.0.0.1:1")) {
             assertEquals(200, Http.get(orphan.server().httpAddress(), "/health").statusCode(), "the process is up");
             HttpResponse<String> notReady = Http.get(orphan.server().httpAddress(), "/ready");

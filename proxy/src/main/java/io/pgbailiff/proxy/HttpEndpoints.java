@@ -78,9 +78,11 @@ final class HttpEndpoints implements AutoCloseable {
         @Override
         protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
             boolean keepAlive = HttpUtil.isKeepAlive(request);
-            if (request.method() != HttpMethod.GET) {
-                FullHttpResponse notAllowed = response(ctx, HttpResponseStatus.METHOD_NOT_ALLOWED, "only GET\n", "text/plain; charset=utf-8");
-                notAllowed.headers().set(HttpHeaderNames.ALLOW, HttpMethod.GET.name());
+            // HttpServerCodec sends a HEAD request's response without its body
+            if (request.method() != HttpMethod.GET && request.method() != HttpMethod.HEAD) {
+                FullHttpResponse notAllowed = response(ctx, HttpResponseStatus.METHOD_NOT_ALLOWED, "only GET and HEAD\n",
+                        "text/plain; charset=utf-8");
+                notAllowed.headers().set(HttpHeaderNames.ALLOW, "GET, HEAD");
                 send(ctx, keepAlive, notAllowed);
                 return;
             }
