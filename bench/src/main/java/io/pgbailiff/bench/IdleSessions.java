@@ -176,7 +176,7 @@ public final class IdleSessions {
                 .map(e -> Map.entry(e.getKey(), e.getValue() - before.getOrDefault(e.getKey(), 0L)))
                 .filter(e -> e.getValue() > 0)
                 .sorted(Map.Entry.<String, Long>comparingByValue().reversed())
-                .limit(15)
+                .limit(Integer.getInteger("histogram.top", 15))
                 .forEach(e -> System.out.printf("heap_class label=%s count=%d class=%s per_session_bytes=%.0f%n",
                         label, count, e.getKey(), e.getValue() / (double) count));
     }

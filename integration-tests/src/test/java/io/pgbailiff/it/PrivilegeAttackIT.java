@@ -232,10 +232,45 @@ class PrivilegeAttackIT {
         attackWithRawSimpleQueries("opsuser", "attacker-ops");
     }
 
-    private void attackWithRawSimpleQueries(String attacker, String app) throws Exception {
+    /**
+     * pgbailiff reads the caller's privileges in the caller's own session, where a temporary view
+     * is found before the catalog's relation of the same name: one claiming everybody is a
+     * superuser must change nothing.
+     */
+    @Test
+    void aTemporaryViewPosingAsTheCatalogGrantsNothing() throws Exception {
+        startVictims(true);
+        attackWithRawSimpleQueries("alice", "attacker-catalog",
+                "CREATE TEMP VIEW pg_roles AS SELECT oid, rolname, true AS rolsuper FROM pg_catalog.pg_roles",
+                "CREATE TEMP VIEW pg_auth_members AS SELECT * FROM pg_catalog.pg_auth_members");
+    }
+
+    /**
+     * PostgreSQL protects a backend by the role it logged in as: a superuser who has run SET ROLE
+     * to an ordinary role is still out of reach of pg_signal_backend and of the admin roles.
+     */
+    @Test
+    void aSuperusersSessionStaysOutOfReachAfterSetRole() throws Exception {
+        Connection c = proxy.connect("postgres", null, "ApplicationName", "victim-postgres-as-bob");
+        try (Statement s = c.createStatement()) {
+            s.execute("SET ROLE bob");
+        }
+        String secret = "secret-victim-postgres-as-bob";
+        victims.add(new Victim("postgres", "victim-postgres-as-bob", secret, true, c,
+                Async.execute(c.createStatement(), "SELECT pg_sleep(300) /* " + secret + " */")));
+        proxy.awaitRunning("victim-postgres-as-bob", secret);
+        attackWithRawSimpleQueries("signaller", "attacker-signaller");
+        attackWithRawSimpleQueries("opsuser", "attacker-ops");
+    }
+
+    private void attackWithRawSimpleQueries(String attacker, String app, String... setUp) throws Exception {
         List<String> outcomes = new ArrayList<>();
         try (RawPgClient raw = new RawPgClient(proxy.port())) {
             raw.logIn(Map.of("user", attacker, "database", "postgres", "application_name", app));
+            for (String statement : setUp) {
+                Answer a = Answer.of(raw, statement);
+                assertEquals(null, a.error, statement);
+            }
             for (String[] attack : attacks()) {
                 int audited = AuditRecorder.LINES.size();
                 Answer a = Answer.of(raw, attack[1]);

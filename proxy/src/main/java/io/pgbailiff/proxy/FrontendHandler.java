@@ -953,19 +953,32 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
      */
     private void lookUpCaller(java.util.function.Consumer<Caller> then) {
         internalQuery(callerQuery(proxy.config().adminRoles()), q -> {
-            List<String> row = q.rows.isEmpty() ? List.of("f", "f", "f", "f") : q.rows.get(0);
-            then.accept(new Caller(session.id(), session.userName(), "t".equals(row.get(0)), "t".equals(row.get(1)),
+            List<String> row = q.rows.isEmpty() ? List.of("off", "f", "f", "f") : q.rows.get(0);
+            then.accept(new Caller(session.id(), session.userName(), "on".equals(row.get(0)), "t".equals(row.get(1)),
                     "t".equals(row.get(2)), "t".equals(row.get(3))));
         });
     }
 
+    /**
+     * The caller's privileges, for the current role as PostgreSQL's own checks use it. Every name
+     * is qualified: the query runs in the caller's session, where a temporary view such as
+     * {@code pg_roles} or a function earlier on the search path would otherwise answer for the
+     * catalog, and it uses no operator, which the search path could also supply. Superuser status
+     * is the {@code is_superuser} setting, which the caller cannot set.
+     */
     private static String callerQuery(List<String> adminRoles) {
-        String roles = adminRoles.stream().map(r -> "'" + r + "'").collect(java.util.stream.Collectors.joining(","));
         String admin = adminRoles.isEmpty() ? "false"
-                : "EXISTS (SELECT 1 FROM pg_roles a WHERE a.rolname IN (" + roles + ") AND pg_has_role(current_user, a.oid, 'MEMBER'))";
-        return "SELECT r.rolsuper, pg_has_role(current_user, 'pg_read_all_stats', 'MEMBER'),"
-                + " pg_has_role(current_user, 'pg_signal_backend', 'MEMBER'), " + admin
-                + " FROM pg_roles r WHERE r.rolname = current_user";
+                : adminRoles.stream()
+                .map(r -> "COALESCE(pg_catalog.pg_has_role(CURRENT_USER, pg_catalog.to_regrole(pg_catalog.quote_ident("
+                        + literal(r) + ")), 'MEMBER'), false)")
+                .collect(java.util.stream.Collectors.joining(" OR "));
+        return "SELECT pg_catalog.current_setting('is_superuser'),"
+                + " pg_catalog.pg_has_role(CURRENT_USER, 'pg_read_all_stats', 'MEMBER'),"
+                + " pg_catalog.pg_has_role(CURRENT_USER, 'pg_signal_backend', 'MEMBER'), " + admin;
+    }
+
+    private static String literal(String text) {
+        return "'" + text.replace("'", "''") + "'";
     }
 
     private void toBackend(Object msg) {
@@ -1060,7 +1073,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
                     client.eventLoop().execute(this::releaseHeld);
                 }
             }
-            case BackendMessage.PARAMETER_STATUS -> session.onParameterStatus(message);
+            case BackendMessage.PARAMETER_STATUS -> session.onParameterStatus(message, state == State.AUTHENTICATING);
             case BackendMessage.COPY_IN_RESPONSE -> {
                 copyIn = true;
                 if (session.headIsSyncedExtended()) {

@@ -253,16 +253,24 @@ public final class Session {
         publish();
     }
 
-    /** Follows the two reported parameters SHOW SESSIONS and the privilege checks use. */
-    void onParameterStatus(PgMessage status) {
+    /**
+     * Follows the two reported parameters SHOW SESSIONS and the privilege checks use. Whether the
+     * session is a superuser's is taken from start-up only: like PostgreSQL, which protects a
+     * backend by the role it logged in as, a superuser's session that has run {@code SET ROLE}
+     * to an ordinary role is still a superuser's (the backend reports {@code is_superuser} for
+     * the current role, which SET ROLE changes).
+     */
+    void onParameterStatus(PgMessage status, boolean duringStartUp) {
         String value = BackendMessage.ParameterStatus.valueIfNamed(status, APPLICATION_NAME);
         if (value != null) {
             applicationName = value;
             return;
         }
-        value = BackendMessage.ParameterStatus.valueIfNamed(status, IS_SUPERUSER);
-        if (value != null) {
-            superuser = "on".equals(value);
+        if (duringStartUp) {
+            value = BackendMessage.ParameterStatus.valueIfNamed(status, IS_SUPERUSER);
+            if (value != null) {
+                superuser = "on".equals(value);
+            }
         }
     }
 
