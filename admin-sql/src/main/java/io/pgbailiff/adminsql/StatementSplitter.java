@@ -54,9 +54,32 @@ public final class StatementSplitter {
         while (to > from && Character.isWhitespace(sql.charAt(to - 1))) {
             to--;
         }
-        if (to > from) {
+        if (to > from && !onlyComments(sql, from, to)) {
             out.add(new Piece(sql.substring(from, to), from));
         }
+    }
+
+    /** True if the text holds nothing but comments and whitespace: an empty statement, as the server sees it. */
+    private static boolean onlyComments(String sql, int from, int to) {
+        int i = from;
+        while (i < to) {
+            char c = sql.charAt(i);
+            if (Character.isWhitespace(c)) {
+                i++;
+            } else if (c == '-' && i + 1 < to && sql.charAt(i + 1) == '-') {
+                while (i < to && sql.charAt(i) != '\n') {
+                    i++;
+                }
+            } else if (c == '/' && i + 1 < to && sql.charAt(i + 1) == '*') {
+                i = blockCommentEnd(sql, i);
+                if (i < 0) {
+                    return false;
+                }
+            } else {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static int skipQuoted(String s, int i, char q, boolean backslashes) {
@@ -79,6 +102,12 @@ public final class StatementSplitter {
     }
 
     private static int skipBlockComment(String s, int i) {
+        int end = blockCommentEnd(s, i);
+        return end < 0 ? s.length() : end;
+    }
+
+    /** The index just after the (nested) block comment opening at {@code i}, or -1 if it is not closed. */
+    private static int blockCommentEnd(String s, int i) {
         int depth = 0;
         while (i < s.length()) {
             if (s.startsWith("/*", i)) {
@@ -93,7 +122,7 @@ public final class StatementSplitter {
                 i++;
             }
         }
-        return s.length();
+        return -1;
     }
 
     /**

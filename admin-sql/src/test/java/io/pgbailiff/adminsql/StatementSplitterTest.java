@@ -33,4 +33,16 @@ class StatementSplitterTest {
     void emptyInputGivesNoStatements() {
         assertEquals(List.of(), texts(" ; ;\n"));
     }
+
+    /** The server drops a statement that is only comments, as after a final semicolon: {@code SELECT 1; -- done}. */
+    @Test
+    void commentsAfterTheLastSemicolonAreNoStatement() {
+        assertEquals(List.of("SHOW SESSIONS"), texts("SHOW SESSIONS; -- list them"));
+        assertEquals(List.of("SHOW SESSIONS"), texts("SHOW SESSIONS; /* done */\n"));
+        assertEquals(List.of("SHOW SESSIONS"), texts("SHOW SESSIONS; /* a /* nested */ one */ -- and a line\n ;"));
+        assertEquals(List.of("CANCEL SESSION IF EXISTS 'x'"), texts("-- first\n; CANCEL SESSION IF EXISTS 'x'; -- x"));
+        assertEquals(List.of("-- the statement's own\nSHOW SESSIONS"), texts("-- the statement's own\nSHOW SESSIONS"));
+        assertEquals(List.of("SHOW SESSIONS", "/* unclosed"), texts("SHOW SESSIONS; /* unclosed"),
+                "an unclosed comment is the server's to refuse");
+    }
 }

@@ -56,6 +56,28 @@ class SessionControlIT extends ProxyTestBase {
         }
     }
 
+    /** A comment after the last semicolon is no statement, as PostgreSQL sees it, in either protocol. */
+    @Test
+    void aCommentAfterTheFinalSemicolonIsNoSecondStatement() throws Exception {
+        try (Connection simple = simple("postgres", "ctl-trailing-comment");
+             Connection extended = proxy.connect("postgres", null, "ApplicationName", "ctl-trailing-comment-x")) {
+            for (Connection c : List.of(simple, extended)) {
+                for (String sql : List.of("SHOW SESSIONS; -- list them", "SHOW SESSIONS; /* done */",
+                        "SELECT count(*) FROM [SHOW SESSIONS];\n-- count them\n")) {
+                    // pgjdbc's extended mode sends the comment as a statement of its own, which
+                    // PostgreSQL answers with an empty result: so execute, not executeQuery
+                    try (Statement s = c.createStatement()) {
+                        assertTrue(s.execute(sql), sql);
+                        assertTrue(s.getResultSet().next(), sql);
+                    }
+                }
+                try (Statement s = c.createStatement()) {
+                    assertEquals(0, s.executeUpdate("CANCEL SESSION IF EXISTS '00000000000000000000000000000001'; -- x"));
+                }
+            }
+        }
+    }
+
     @Test
     void ordinaryUsersSeeOnlyTheirOwnSessions() throws Exception {
         try (Connection bob = simple("bob", "ctl-bob-own"); Connection alice = simple("alice", "ctl-alice-own");
