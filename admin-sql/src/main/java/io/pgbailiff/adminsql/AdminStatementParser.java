@@ -118,9 +118,13 @@ public final class AdminStatementParser {
         if (i >= t.size()) {
             throw syntaxAt(sql, null);
         }
-        Token src = t.get(i);
+        int value = parenthesisedValue(t, i);
+        Token src = t.get(value < 0 ? i : value);
         AdminStatement.IdSource source;
-        if (src.kind() == Kind.STRING) {
+        if (value >= 0) {
+            source = src.kind() == Kind.STRING ? new AdminStatement.Literal(src.value())
+                    : new AdminStatement.Parameter(Integer.parseInt(src.value()));
+        } else if (src.kind() == Kind.STRING) {
             source = new AdminStatement.Literal(src.value());
             expectEnd(sql, t, i + 1);
         } else if (src.kind() == Kind.PARAM) {
@@ -134,6 +138,35 @@ public final class AdminStatementParser {
             throw syntaxAt(sql, src);
         }
         return new AdminStatement.Cancel(target, plural, ifExists, source);
+    }
+
+    /** Casts a parenthesised id may carry: pgjdbc's simple mode sends a parameter as {@code ('value')}, or with a cast. */
+    private static final java.util.Set<String> TEXT_TYPES = java.util.Set.of("text", "varchar", "uuid", "unknown");
+
+    /**
+     * If the tokens from {@code i} to the end are one string literal or parameter inside
+     * parentheses, optionally cast to a text type ({@code ('id')}, {@code (('id'))},
+     * {@code ($1::text)}), the index of that token; otherwise -1.
+     */
+    private static int parenthesisedValue(List<Token> t, int i) {
+        int open = 0;
+        while (i + open < t.size() && t.get(i + open).isSymbol("(")) {
+            open++;
+        }
+        int v = i + open;
+        if (open == 0 || v >= t.size() || (t.get(v).kind() != Kind.STRING && t.get(v).kind() != Kind.PARAM)) {
+            return -1;
+        }
+        int k = v + 1;
+        if (k + 1 < t.size() && t.get(k).isSymbol("::") && TEXT_TYPES.stream().anyMatch(t.get(k + 1)::isWord)) {
+            k += 2;
+        }
+        for (int c = 0; c < open; c++, k++) {
+            if (k >= t.size() || !t.get(k).isSymbol(")")) {
+                return -1;
+            }
+        }
+        return k == t.size() ? v : -1;
     }
 
     private static void expectEnd(String sql, List<Token> t, int i) {

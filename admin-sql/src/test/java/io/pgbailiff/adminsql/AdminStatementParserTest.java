@@ -58,6 +58,19 @@ class AdminStatementParserTest {
         assertEquals(2, parse("CANCEL SESSIONS (SELECT session_id FROM [SHOW SESSIONS] WHERE user_name = $2)").parameterCount());
     }
 
+    /** pgjdbc's simple query mode inlines a parameter as {@code ('value')}, with a cast for some types. */
+    @Test
+    void aParenthesisedIdIsTheIdItself() {
+        assertEquals(new Cancel(Target.SESSION, false, false, new AdminStatement.Literal("ab")), parse("CANCEL SESSION ('ab')"));
+        assertEquals(new Cancel(Target.SESSION, false, true, new AdminStatement.Literal("ab")),
+                parse("CANCEL SESSION IF EXISTS (('ab'));"));
+        assertEquals(new Cancel(Target.QUERY, false, false, new AdminStatement.Literal("ab")), parse("CANCEL QUERY ('ab'::varchar)"));
+        assertEquals(new Cancel(Target.QUERY, false, true, new AdminStatement.Parameter(1)), parse("CANCEL QUERY IF EXISTS ($1::text)"));
+        assertThrows(AdminSqlException.class, () -> parse("CANCEL SESSION ('ab'"));
+        assertThrows(AdminSqlException.class, () -> parse("CANCEL SESSION ('ab') 'cd'"));
+        assertThrows(AdminSqlException.class, () -> parse("CANCEL SESSION ('ab'::int)"));
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {
             "SHOW SESSIONS;",

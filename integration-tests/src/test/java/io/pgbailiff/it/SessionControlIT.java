@@ -5,6 +5,7 @@ import org.junit.jupiter.api.Test;
 import org.postgresql.util.PGInterval;
 
 import java.sql.Connection;
+import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.ResultSetMetaData;
 import java.sql.SQLException;
@@ -75,6 +76,20 @@ class SessionControlIT extends ProxyTestBase {
                     assertEquals(0, s.executeUpdate("CANCEL SESSION IF EXISTS '00000000000000000000000000000001'; -- x"));
                 }
             }
+        }
+    }
+
+    /** pgjdbc's simple mode sends the parameter inlined in parentheses: {@code CANCEL SESSION ('id')}. */
+    @Test
+    void cancelSessionWithAParameterInPgjdbcSimpleMode() throws Exception {
+        try (Connection victim = simple("maxroach", "ctl-simple-param-victim"); Connection admin = simple("postgres", "ctl-simple-param");
+             PreparedStatement cancel = admin.prepareStatement("CANCEL SESSION IF EXISTS ?")) {
+            cancel.setString(1, proxy.session("ctl-simple-param-victim").id().hex());
+            assertEquals(1, cancel.executeUpdate());
+            SQLException e = assertThrows(SQLException.class, () -> victim.createStatement().execute("SELECT 1"));
+            assertEquals("57P01", e.getSQLState());
+            cancel.setString(1, "00000000000000000000000000000001");
+            assertEquals(0, cancel.executeUpdate());
         }
     }
 
