@@ -61,6 +61,20 @@ public final class StatementSplitter {
 
     /** True if the text holds nothing but comments and whitespace: an empty statement, as the server sees it. */
     private static boolean onlyComments(String sql, int from, int to) {
+        return skipComments(sql, from, to) == to;
+    }
+
+    /** The statement's text from its first token on, without the comments and whitespace before it. */
+    public static String withoutLeadingComments(String statement) {
+        int start = skipComments(statement, 0, statement.length());
+        return start < 0 ? statement : statement.substring(start);
+    }
+
+    /**
+     * The index of the first character in {@code [from, to)} that is neither whitespace nor in a
+     * comment ({@code to} if there is none), or -1 at a block comment that is not closed.
+     */
+    private static int skipComments(String sql, int from, int to) {
         int i = from;
         while (i < to) {
             char c = sql.charAt(i);
@@ -73,13 +87,13 @@ public final class StatementSplitter {
             } else if (c == '/' && i + 1 < to && sql.charAt(i + 1) == '*') {
                 i = blockCommentEnd(sql, i);
                 if (i < 0) {
-                    return false;
+                    return -1;
                 }
             } else {
-                return false;
+                return i;
             }
         }
-        return true;
+        return to;
     }
 
     private static int skipQuoted(String s, int i, char q, boolean backslashes) {

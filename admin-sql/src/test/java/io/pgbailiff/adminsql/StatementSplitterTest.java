@@ -42,6 +42,9 @@ class StatementSplitterTest {
         assertEquals(List.of("SHOW SESSIONS"), texts("SHOW SESSIONS; /* a /* nested */ one */ -- and a line\n ;"));
         assertEquals(List.of("CANCEL SESSION IF EXISTS 'x'"), texts("-- first\n; CANCEL SESSION IF EXISTS 'x'; -- x"));
         assertEquals(List.of("-- the statement's own\nSHOW SESSIONS"), texts("-- the statement's own\nSHOW SESSIONS"));
+        assertEquals("COMMIT", StatementSplitter.withoutLeadingComments("/* app:checkout */ -- x\n COMMIT"));
+        assertEquals("COMMIT /* after */", StatementSplitter.withoutLeadingComments("COMMIT /* after */"));
+        assertEquals("/* unclosed COMMIT", StatementSplitter.withoutLeadingComments("/* unclosed COMMIT"));
         assertEquals(List.of("SHOW SESSIONS", "/* unclosed"), texts("SHOW SESSIONS; /* unclosed"),
                 "an unclosed comment is the server's to refuse");
     }

@@ -93,6 +93,46 @@ class SessionControlIT extends ProxyTestBase {
         }
     }
 
+    /**
+     * While a session commits, md_interrupt_server_connection returns false and the commit
+     * stands, whatever comments an application puts before the COMMIT. A deferred constraint
+     * trigger makes the commit take long enough to be caught.
+     */
+    @Test
+    void anInterruptDuringACommitReturnsFalseAndTheCommitStands() throws Exception {
+        try (Connection setup = simple("postgres", "ctl-commit-setup"); Statement s = setup.createStatement()) {
+            s.execute("DROP TABLE IF EXISTS slow_commit");
+            s.execute("CREATE TABLE slow_commit (marker text)");
+            s.execute("CREATE OR REPLACE FUNCTION slow_commit_wait() RETURNS trigger LANGUAGE plpgsql"
+                    + " AS $$BEGIN PERFORM pg_sleep(1.5); RETURN NULL; END$$");
+            s.execute("CREATE CONSTRAINT TRIGGER slow_commit_wait AFTER INSERT ON slow_commit"
+                    + " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION slow_commit_wait()");
+        }
+        List<String> commits = List.of("COMMIT", "/* app:checkout */ COMMIT", "-- end of the order\nCOMMIT",
+                "INSERT INTO slow_commit VALUES ('second'); COMMIT");
+        for (String commit : commits) {
+            try (Connection victim = simple("postgres", "ctl-committing"); Connection admin = simple("postgres", "ctl-commit-admin");
+                 Statement v = victim.createStatement(); Statement a = admin.createStatement()) {
+                v.execute("BEGIN");
+                v.execute("INSERT INTO slow_commit VALUES ('" + commit.replace("'", "''") + "')");
+                var committing = Async.execute(v, commit);
+                proxy.awaitRunning("ctl-committing", "COMMIT");
+                ResultSet rs = a.executeQuery("SELECT md_interrupt_server_connection('"
+                        + proxy.session("ctl-committing").id().uuid() + "')");
+                assertTrue(rs.next());
+                assertFalse(rs.getBoolean(1), commit + ": committing, nothing interrupted");
+                assertNull(committing.get(10, TimeUnit.SECONDS), commit + ": the commit succeeds");
+            }
+        }
+        try (Connection check = simple("postgres", "ctl-commit-check"); Statement s = check.createStatement();
+             ResultSet rs = s.executeQuery("SELECT count(*) FROM slow_commit WHERE marker LIKE '%COMMIT%'")) {
+            assertTrue(rs.next());
+            assertEquals(commits.size(), rs.getInt(1), "every transaction committed");
+            s.execute("DROP TABLE slow_commit");
+            s.execute("DROP FUNCTION slow_commit_wait()");
+        }
+    }
+
     @Test
     void ordinaryUsersSeeOnlyTheirOwnSessions() throws Exception {
         try (Connection bob = simple("bob", "ctl-bob-own"); Connection alice = simple("alice", "ctl-alice-own");

@@ -38,7 +38,6 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Locale;
 import java.util.Optional;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
@@ -1638,10 +1637,21 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
         frame.release();
     }
 
+    private static final java.util.regex.Pattern ENDS_TRANSACTION = java.util.regex.Pattern.compile(
+            "(COMMIT|ROLLBACK|END|ABORT|PREPARE\\s+TRANSACTION)\\b.*", java.util.regex.Pattern.CASE_INSENSITIVE | java.util.regex.Pattern.DOTALL);
+
+    /**
+     * True if any statement of the text ends a transaction, comments before it (as ORMs add them)
+     * aside. For a string of several statements this may be true while an earlier one still runs:
+     * an interrupt then errs on the side of not losing a commit.
+     */
     private static boolean endsTransaction(String sql) {
-        String s = sql.stripLeading().toUpperCase(Locale.ROOT);
-        return s.startsWith("COMMIT") || s.startsWith("ROLLBACK") || s.startsWith("END") || s.startsWith("ABORT")
-                || s.startsWith("PREPARE TRANSACTION") || s.startsWith("COMMIT PREPARED");
+        for (StatementSplitter.Piece piece : StatementSplitter.split(sql)) {
+            if (ENDS_TRANSACTION.matcher(StatementSplitter.withoutLeadingComments(piece.sql())).matches()) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private <T> CompletableFuture<T> onEventLoop(java.util.function.Supplier<T> action) {
