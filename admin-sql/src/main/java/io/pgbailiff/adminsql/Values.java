@@ -34,6 +34,9 @@ final class Values {
             return x.compareTo(y);
         }
         Object bb = coerce(b, a);
+        if (a instanceof Number x && bb instanceof Number y) {
+            return Long.compare(x.longValue(), y.longValue());
+        }
         if (a instanceof Comparable<?> && a.getClass() == bb.getClass()) {
             @SuppressWarnings("unchecked")
             Comparable<Object> c = (Comparable<Object>) a;
@@ -78,6 +81,9 @@ final class Values {
         }
         if (v instanceof Instant) {
             return "timestamp with time zone";
+        }
+        if (v instanceof Integer) {
+            return "integer";
         }
         if (v instanceof Number) {
             return "bigint";

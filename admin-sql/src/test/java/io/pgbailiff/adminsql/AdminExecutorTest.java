@@ -211,6 +211,18 @@ class AdminExecutorTest {
         assertEquals("invalid query ID 'nope'", fails("CANCEL QUERY 'nope'", "root", SqlState.SYNTAX_ERROR).getMessage());
     }
 
+    /** backend_pid is an integer: a quoted number compares with it as PostgreSQL's unknown-typed literal does. */
+    @Test
+    void backendPidComparesWithNumbersAndQuotedNumbers() {
+        List<Object> all = where("backend_pid = 100");
+        assertEquals(4, all.size());
+        assertEquals(all, where("backend_pid = '100'"));
+        assertEquals(all, where("'100' = backend_pid"));
+        assertEquals(all, where("backend_pid IN ('100', '7')"));
+        assertEquals(List.of(), where("backend_pid > '100'"));
+        assertEquals(all, where("backend_pid = 100::bigint"));
+    }
+
     /** The operators after an IN list or subquery bind as in PostgreSQL: NOT, then AND, then OR. */
     @Test
     void inFollowedByAndOrAndNot() {
