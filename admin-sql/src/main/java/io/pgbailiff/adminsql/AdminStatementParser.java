@@ -233,9 +233,11 @@ public final class AdminStatementParser {
         }
         rewritten.append(sql, at, to);
         String text = rewritten.toString();
+        checkNesting(t);
         Statement st;
         try {
-            st = CCJSqlParserUtil.newParser(text).withAllowComplexParsing(true).Statement();
+            // complex parsing backtracks, and takes exponential time in the depth of nested parentheses
+            st = CCJSqlParserUtil.newParser(text).withAllowComplexParsing(false).Statement();
         } catch (ParseException e) {
             int pos = sql.length() + 1;
             if (e.currentToken != null && e.currentToken.next != null) {
@@ -265,6 +267,24 @@ public final class AdminStatementParser {
             throw e;
         }
         return Optional.of(new SelectQuery(sql.substring(from, to), plan, params[0]));
+    }
+
+    /** Deeper than this, a session-control select is refused before it is parsed, as PostgreSQL refuses a too-deep expression. */
+    static final int MAX_NESTING = 16;
+
+    private static void checkNesting(List<Token> t) {
+        int depth = 0;
+        for (Token tok : t) {
+            if (tok.isSymbol("(") || tok.isSymbol("[")) {
+                if (++depth > MAX_NESTING) {
+                    throw new AdminSqlException(SqlState.STATEMENT_TOO_COMPLEX,
+                            "statement is too complex: more than " + MAX_NESTING + " levels of parentheses",
+                            "Session-control statements are evaluated by pgbailiff; simplify the expression.", tok.start() + 1);
+                }
+            } else if (tok.isSymbol(")") || tok.isSymbol("]")) {
+                depth--;
+            }
+        }
     }
 
     private static int offsetOf(String text, int line, int column) {

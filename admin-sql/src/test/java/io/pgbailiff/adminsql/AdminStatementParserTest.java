@@ -58,6 +58,23 @@ class AdminStatementParserTest {
         assertEquals(2, parse("CANCEL SESSIONS (SELECT session_id FROM [SHOW SESSIONS] WHERE user_name = $2)").parameterCount());
     }
 
+    /** Any user may send these, and they are parsed on the event loop: deep nesting must cost little and fail cleanly. */
+    @Test
+    void deeplyNestedParenthesesParseQuicklyOrAreRefused() {
+        for (int depth : new int[]{5, 10, 15}) {
+            String nested = "(".repeat(depth) + "true" + ")".repeat(depth);
+            assertTrue(AdminStatementParser.parse("SELECT count(*) FROM [SHOW SESSIONS] WHERE " + nested).isPresent());
+            assertTrue(AdminStatementParser.parse("SELECT md_interrupt_server_connection(" + "(".repeat(depth) + "'x'"
+                    + ")".repeat(depth) + ")").isPresent());
+        }
+        String deep = "SELECT count(*) FROM [SHOW SESSIONS] WHERE " + "(".repeat(17) + "true" + ")".repeat(17);
+        AdminSqlException e = assertThrows(AdminSqlException.class, () -> AdminStatementParser.parse(deep));
+        assertEquals(SqlState.STATEMENT_TOO_COMPLEX, e.state());
+        e = assertThrows(AdminSqlException.class, () -> AdminStatementParser.parse(deep
+                .replace("(".repeat(17), "(".repeat(3000)).replace(")".repeat(17), ")".repeat(3000))));
+        assertEquals(SqlState.STATEMENT_TOO_COMPLEX, e.state());
+    }
+
     /** pgjdbc's simple query mode inlines a parameter as {@code ('value')}, with a cast for some types. */
     @Test
     void aParenthesisedIdIsTheIdItself() {
