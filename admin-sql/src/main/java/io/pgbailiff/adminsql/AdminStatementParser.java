@@ -118,18 +118,15 @@ public final class AdminStatementParser {
         if (i >= t.size()) {
             throw syntaxAt(sql, null);
         }
-        int value = parenthesisedValue(t, i);
-        Token src = t.get(value < 0 ? i : value);
+        int value = idValue(t, i);
+        Token src = t.get(i);
         AdminStatement.IdSource source;
         if (value >= 0) {
-            source = src.kind() == Kind.STRING ? new AdminStatement.Literal(src.value())
-                    : new AdminStatement.Parameter(Integer.parseInt(src.value()));
-        } else if (src.kind() == Kind.STRING) {
-            source = new AdminStatement.Literal(src.value());
-            expectEnd(sql, t, i + 1);
-        } else if (src.kind() == Kind.PARAM) {
-            source = new AdminStatement.Parameter(Integer.parseInt(src.value()));
-            expectEnd(sql, t, i + 1);
+            Token id = t.get(value);
+            source = id.kind() == Kind.STRING ? new AdminStatement.Literal(id.value())
+                    : new AdminStatement.Parameter(Integer.parseInt(id.value()));
+        } else if (src.kind() == Kind.STRING || src.kind() == Kind.PARAM) {
+            throw syntaxAt(sql, t.get(i + 1));
         } else if (src.isSymbol("(") || src.isWord("select") || src.isWord("with") || src.isWord("from")) {
             int end = t.get(t.size() - 1).end();
             SelectQuery q = select(sql.substring(0, end), t.subList(i, t.size()), true).orElseThrow();
@@ -140,21 +137,21 @@ public final class AdminStatementParser {
         return new AdminStatement.Cancel(target, plural, ifExists, source);
     }
 
-    /** Casts a parenthesised id may carry: pgjdbc's simple mode sends a parameter as {@code ('value')}, or with a cast. */
+    /** Casts an id may carry: pgjdbc's simple mode sends a parameter as {@code ('value')}, for some types with a cast. */
     private static final java.util.Set<String> TEXT_TYPES = java.util.Set.of("text", "varchar", "uuid", "unknown");
 
     /**
-     * If the tokens from {@code i} to the end are one string literal or parameter inside
-     * parentheses, optionally cast to a text type ({@code ('id')}, {@code (('id'))},
+     * If the tokens from {@code i} to the end are one string literal or parameter, optionally cast
+     * to a text type and in any number of parentheses ({@code 'id'}, {@code (('id'))},
      * {@code ($1::text)}), the index of that token; otherwise -1.
      */
-    private static int parenthesisedValue(List<Token> t, int i) {
+    private static int idValue(List<Token> t, int i) {
         int open = 0;
         while (i + open < t.size() && t.get(i + open).isSymbol("(")) {
             open++;
         }
         int v = i + open;
-        if (open == 0 || v >= t.size() || (t.get(v).kind() != Kind.STRING && t.get(v).kind() != Kind.PARAM)) {
+        if (v >= t.size() || (t.get(v).kind() != Kind.STRING && t.get(v).kind() != Kind.PARAM)) {
             return -1;
         }
         int k = v + 1;

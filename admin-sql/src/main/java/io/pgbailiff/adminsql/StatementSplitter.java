@@ -34,9 +34,7 @@ public final class StatementSplitter {
                 int end = dollarQuoteEnd(sql, i);
                 i = end > 0 ? end : i + 1;
             } else if (c == '-' && i + 1 < n && sql.charAt(i + 1) == '-') {
-                while (i < n && sql.charAt(i) != '\n') {
-                    i++;
-                }
+                i = lineCommentEnd(sql, i, n);
             } else if (c == '/' && i + 1 < n && sql.charAt(i + 1) == '*') {
                 i = skipBlockComment(sql, i);
             } else {
@@ -81,9 +79,7 @@ public final class StatementSplitter {
             if (Character.isWhitespace(c)) {
                 i++;
             } else if (c == '-' && i + 1 < to && sql.charAt(i + 1) == '-') {
-                while (i < to && sql.charAt(i) != '\n') {
-                    i++;
-                }
+                i = lineCommentEnd(sql, i, to);
             } else if (c == '/' && i + 1 < to && sql.charAt(i + 1) == '*') {
                 i = blockCommentEnd(sql, i);
                 if (i < 0) {
@@ -94,6 +90,14 @@ public final class StatementSplitter {
             }
         }
         return to;
+    }
+
+    /** The index of the line break ending the {@code --} comment at {@code i}, or {@code to}. */
+    private static int lineCommentEnd(String sql, int i, int to) {
+        while (i < to && sql.charAt(i) != '\n') {
+            i++;
+        }
+        return i;
     }
 
     private static int skipQuoted(String s, int i, char q, boolean backslashes) {

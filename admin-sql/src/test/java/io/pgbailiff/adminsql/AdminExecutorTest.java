@@ -221,6 +221,8 @@ class AdminExecutorTest {
         assertEquals(all, where("backend_pid IN ('100', '7')"));
         assertEquals(List.of(), where("backend_pid > '100'"));
         assertEquals(all, where("backend_pid = 100::bigint"));
+        AdminSqlException e = assertThrows(AdminSqlException.class, () -> where("backend_pid = true"));
+        assertEquals("operator does not exist: integer = boolean", e.getMessage());
     }
 
     /** The operators after an IN list or subquery bind as in PostgreSQL: NOT, then AND, then OR. */

@@ -79,6 +79,48 @@ class SessionControlIT extends ProxyTestBase {
         }
     }
 
+    /** backend_pid joins to pg_stat_activity.pid: a quoted number and a driver's parameter of any kind compare with it. */
+    @Test
+    void backendPidComparesWithQuotedNumbersAndParameters() throws Exception {
+        for (Connection c : List.of(simple("postgres", "ctl-pid"), proxy.connect("postgres", null, "ApplicationName", "ctl-pid"))) {
+            try (c; Statement s = c.createStatement();
+                 PreparedStatement byPid = c.prepareStatement("SELECT application_name FROM [SHOW SESSIONS] WHERE backend_pid = ?")) {
+                ResultSet own = s.executeQuery("SELECT pg_backend_pid()");
+                assertTrue(own.next());
+                int pid = own.getInt(1);
+                ResultSet quoted = s.executeQuery("SELECT application_name FROM [SHOW SESSIONS] WHERE backend_pid = '" + pid + "'");
+                assertTrue(quoted.next());
+                assertEquals("ctl-pid", quoted.getString(1));
+                for (Object parameter : List.of(pid, (long) pid, String.valueOf(pid))) {
+                    byPid.setObject(1, parameter);
+                    try (ResultSet rs = byPid.executeQuery()) {
+                        assertTrue(rs.next(), parameter.getClass().getSimpleName());
+                        assertEquals("ctl-pid", rs.getString(1));
+                        assertFalse(rs.next());
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * Session-control statements are evaluated on the event loop that serves other sessions too:
+     * deep nesting parses at once, or is refused with 54001, and the connection goes on.
+     */
+    @Test
+    void deeplyNestedSessionControlStatementsAnswerAtOnce() throws Exception {
+        try (Connection c = simple("alice", "ctl-nested"); Statement s = c.createStatement()) {
+            long start = System.nanoTime();
+            ResultSet rs = s.executeQuery("SELECT count(*) FROM [SHOW SESSIONS] WHERE " + "(".repeat(15) + "true" + ")".repeat(15));
+            assertTrue(rs.next());
+            assertTrue(Duration.ofNanos(System.nanoTime() - start).toMillis() < 5_000, "answered without stalling the proxy");
+            SQLException e = assertThrows(SQLException.class, () -> s.executeQuery(
+                    "SELECT count(*) FROM [SHOW SESSIONS] WHERE " + "(".repeat(3000) + "true" + ")".repeat(3000)));
+            assertEquals("54001", e.getSQLState(), e.getMessage());
+            assertTrue(s.executeQuery("SHOW SESSIONS").next(), "the session goes on");
+        }
+    }
+
     /** pgjdbc's simple mode sends the parameter inlined in parentheses: {@code CANCEL SESSION ('id')}. */
     @Test
     void cancelSessionWithAParameterInPgjdbcSimpleMode() throws Exception {

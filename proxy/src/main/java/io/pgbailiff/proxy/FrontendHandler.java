@@ -1638,7 +1638,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
     }
 
     private static final java.util.regex.Pattern ENDS_TRANSACTION = java.util.regex.Pattern.compile(
-            "(COMMIT|ROLLBACK|END|ABORT|PREPARE\\s+TRANSACTION)\\b.*", java.util.regex.Pattern.CASE_INSENSITIVE | java.util.regex.Pattern.DOTALL);
+            "(COMMIT|ROLLBACK|END|ABORT|PREPARE\\s+TRANSACTION)\\b", java.util.regex.Pattern.CASE_INSENSITIVE);
 
     /**
      * True if any statement of the text ends a transaction, comments before it (as ORMs add them)
@@ -1647,7 +1647,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
      */
     private static boolean endsTransaction(String sql) {
         for (StatementSplitter.Piece piece : StatementSplitter.split(sql)) {
-            if (ENDS_TRANSACTION.matcher(StatementSplitter.withoutLeadingComments(piece.sql())).matches()) {
+            if (ENDS_TRANSACTION.matcher(StatementSplitter.withoutLeadingComments(piece.sql())).lookingAt()) {
                 return true;
             }
         }
