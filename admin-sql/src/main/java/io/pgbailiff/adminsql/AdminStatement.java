@@ -17,6 +17,15 @@ public sealed interface AdminStatement
     /** The highest {@code $n} the statement uses, 0 if none. */
     int parameterCount();
 
+    /**
+     * Compiles the select in the statement, if it has one and it is not compiled yet. Costly for a
+     * long select; everything else about the statement was settled when it was recognised.
+     *
+     * @throws AdminSqlException if the select is wrong
+     */
+    default void compile() {
+    }
+
     /** {@code SHOW [ALL] [CLUSTER | LOCAL] SESSIONS}; ALL also lists sessions being torn down. */
     record ShowSessions(boolean all, Scope scope) implements AdminStatement {
         @Override
@@ -45,6 +54,13 @@ public sealed interface AdminStatement
 
     /** {@code CANCEL SESSION[S] | QUERY | QUERIES [IF EXISTS] <id or select>}. */
     record Cancel(Target target, boolean plural, boolean ifExists, IdSource source) implements AdminStatement {
+        @Override
+        public void compile() {
+            if (source instanceof Subquery s) {
+                s.query().compile();
+            }
+        }
+
         @Override
         public List<Column> columns() {
             return List.of();

@@ -19,6 +19,10 @@ import java.util.Set;
  * Decides whether one statement is a session-control statement and parses it. SHOW and CANCEL are
  * parsed here; a select has its session sources replaced by placeholder table names JSqlParser
  * accepts, then JSqlParser parses it and {@link SelectCompiler} compiles it.
+ *
+ * <p>Recognising a statement ({@link #recognize}) takes time linear in its length and little of
+ * it. Compiling a select ({@link AdminStatement#compile}) costs JSqlParser tens of microseconds per
+ * token, so a proxy compiles off its event loop.
  */
 public final class AdminStatementParser {
     private static final Set<String> MD_FUNCTIONS = Set.of("md_active_server_connections",
@@ -28,10 +32,25 @@ public final class AdminStatementParser {
     }
 
     /**
+     * Recognises and compiles a statement.
+     *
      * @return empty if the statement is not pgbailiff's (forward it to PostgreSQL)
      * @throws AdminSqlException if it is pgbailiff's but wrong
      */
     public static Optional<AdminStatement> parse(String sql) {
+        Optional<AdminStatement> statement = recognize(sql);
+        statement.ifPresent(AdminStatement::compile);
+        return statement;
+    }
+
+    /**
+     * Recognises a statement without compiling the select in it: cheap, and enough to know whether
+     * it is pgbailiff's. Errors JSqlParser would find come from {@link AdminStatement#compile}.
+     *
+     * @return empty if the statement is not pgbailiff's (forward it to PostgreSQL)
+     * @throws AdminSqlException if it is pgbailiff's but wrong in a way seen without compiling
+     */
+    public static Optional<AdminStatement> recognize(String sql) {
         List<Token> all = Lexer.tokenize(sql);
         int n = all.size();
         while (n > 0 && all.get(n - 1).isSymbol(";")) {
@@ -180,7 +199,7 @@ public final class AdminStatementParser {
     }
 
     /** A replacement of {@code [start, end)} of the original text. */
-    private record Edit(int start, int end, String text) {
+    record Edit(int start, int end, String text) {
     }
 
     /**
@@ -229,8 +248,18 @@ public final class AdminStatementParser {
             at = e.end();
         }
         rewritten.append(sql, at, to);
-        String text = rewritten.toString();
         checkNesting(t);
+        return Optional.of(new SelectQuery(sql, from, to, rewritten.toString(), List.copyOf(edits)));
+    }
+
+    /**
+     * Parses a recognised select's rewritten text with JSqlParser and compiles it. Error
+     * positions are mapped back to the statement as written.
+     */
+    static SelectQuery.Compiled compile(SelectQuery q) {
+        String sql = q.statementText(), text = q.rewritten();
+        int from = q.from(), to = q.to();
+        List<Edit> edits = q.edits();
         Statement st;
         try {
             // complex parsing backtracks, and takes exponential time in the depth of nested parentheses
@@ -251,7 +280,7 @@ public final class AdminStatementParser {
             throw new AdminSqlException(SqlState.SYNTAX_ERROR, "syntax error: " + e.getMessage(), null, from + 1);
         }
         if (!(st instanceof Select select)) {
-            throw syntaxAt(sql, t.get(0));
+            throw AdminSqlException.syntax(sql.substring(from, Math.min(to, firstWordEnd(sql, from))), from + 1);
         }
         int[] params = {0};
         SelectPlan plan;
@@ -263,7 +292,15 @@ public final class AdminStatementParser {
             }
             throw e;
         }
-        return Optional.of(new SelectQuery(sql.substring(from, to), plan, params[0]));
+        return new SelectQuery.Compiled(plan, params[0]);
+    }
+
+    private static int firstWordEnd(String sql, int from) {
+        int i = from;
+        while (i < sql.length() && Character.isLetterOrDigit(sql.charAt(i))) {
+            i++;
+        }
+        return i > from ? i : from + 1;
     }
 
     /** Deeper than this, a session-control select is refused before it is parsed, as PostgreSQL refuses a too-deep expression. */

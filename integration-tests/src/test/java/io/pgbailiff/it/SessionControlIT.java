@@ -121,6 +121,53 @@ class SessionControlIT extends ProxyTestBase {
         }
     }
 
+    /**
+     * A session-control select with a list of 20,000 ids keeps JSqlParser busy for a second or
+     * more. Other sessions on the same event loop (the proxy runs one) are answered all the while,
+     * in both protocols, and the long statement still gets its right answer.
+     */
+    @Test
+    void aLongSessionControlStatementHoldsUpNoOtherSession() throws Exception {
+        try (TestProxy one = TestProxy.start("--threads", "1");
+             Connection bystander = one.connect("postgres", null, "ApplicationName", "ctl-long-bystander");
+             Connection simple = one.connect("postgres", null, "ApplicationName", "ctl-long", "preferQueryMode", "simple");
+             Connection extended = one.connect("postgres", null, "ApplicationName", "ctl-long-x")) {
+            StringBuilder ids = new StringBuilder("'").append(one.session("ctl-long-bystander").id().hex()).append("'");
+            for (int i = 0; i < 20_000; i++) {
+                ids.append(", '").append(String.format("%032x", 0xfeed0000L + i)).append("'");
+            }
+            String sql = "SELECT count(*) FROM [SHOW SESSIONS] WHERE session_id IN (" + ids + ")";
+            for (Connection c : List.of(simple, extended)) {
+                java.util.concurrent.CompletableFuture<Long> counted = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                    try (ResultSet rs = c.createStatement().executeQuery(sql)) {
+                        return rs.next() ? rs.getLong(1) : -1L;
+                    } catch (SQLException e) {
+                        throw new java.util.concurrent.CompletionException(e);
+                    }
+                });
+                long start = System.nanoTime();
+                List<Long> answeredAt = new ArrayList<>();
+                try (Statement s = bystander.createStatement()) {
+                    while (!counted.isDone()) {
+                        s.executeQuery("SELECT 1").close();
+                        answeredAt.add(System.nanoTime());
+                    }
+                }
+                assertEquals(1L, counted.get(60, TimeUnit.SECONDS), "the bystander's session is the one listed");
+                long took = System.nanoTime() - start;
+                long longestWait = 0;
+                long previous = start;
+                for (long t : answeredAt) {
+                    longestWait = Math.max(longestWait, t - previous);
+                    previous = t;
+                }
+                assertTrue(took > TimeUnit.MILLISECONDS.toNanos(200) && longestWait < took / 2,
+                        "the bystander was answered all the while the long statement ran: " + answeredAt.size() + " answers in "
+                                + TimeUnit.NANOSECONDS.toMillis(took) + " ms, longest wait " + TimeUnit.NANOSECONDS.toMillis(longestWait) + " ms");
+            }
+        }
+    }
+
     /** pgjdbc's simple mode sends the parameter inlined in parentheses: {@code CANCEL SESSION ('id')}. */
     @Test
     void cancelSessionWithAParameterInPgjdbcSimpleMode() throws Exception {

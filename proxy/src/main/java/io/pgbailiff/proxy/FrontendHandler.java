@@ -557,24 +557,35 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
             localError(error);
             return;
         }
-        if (localStatements.isEmpty()) {
-            localStatements = new java.util.HashMap<>();
-        }
-        localStatements.put(parse.statement(), new LocalStatement(parse.sql(), admin.get(), parse.parameterTypes()));
-        writeToClient(PgEncoder.parseComplete(client.alloc()));
+        AdminStatement statement = admin.get();
+        held = new ArrayDeque<>();
+        answeringLocally = true;
+        compileOffLoop(List.of(statement), new int[] {0}, compileError -> {
+            answeringLocally = false;
+            if (compileError != null) {
+                localError(compileError);
+            } else {
+                if (localStatements.isEmpty()) {
+                    localStatements = new java.util.HashMap<>();
+                }
+                localStatements.put(parse.statement(), new LocalStatement(parse.sql(), statement, parse.parameterTypes()));
+                writeToClient(PgEncoder.parseComplete(client.alloc()));
+            }
+            releaseHeld();
+        });
     }
 
     private static Optional<AdminStatement> parseForPrepare(String sql) {
         List<StatementSplitter.Piece> pieces = StatementSplitter.split(sql);
         if (pieces.size() > 1) {
             for (StatementSplitter.Piece piece : pieces) {
-                if (AdminStatementParser.parse(piece.sql()).isPresent()) {
+                if (AdminStatementParser.recognize(piece.sql()).isPresent()) {
                     throw new AdminSqlException(SqlState.SYNTAX_ERROR, "cannot insert multiple commands into a prepared statement");
                 }
             }
             return Optional.empty();
         }
-        return AdminStatementParser.parse(sql);
+        return AdminStatementParser.recognize(sql);
     }
 
     /** A Bind of a statement the backend prepared. */
@@ -798,37 +809,52 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
      */
     private boolean adminQuery(PgFrame frame, String sql) {
         List<AdminStatement> statements = new ArrayList<>();
+        List<StatementSplitter.Piece> pieces = StatementSplitter.split(sql);
+        int[] offsets = new int[pieces.size()];
         boolean ordinary = false;
         try {
-            for (StatementSplitter.Piece piece : StatementSplitter.split(sql)) {
-                Optional<AdminStatement> parsed;
+            for (StatementSplitter.Piece piece : pieces) {
+                Optional<AdminStatement> recognized;
                 try {
-                    parsed = AdminStatementParser.parse(piece.sql());
+                    recognized = AdminStatementParser.recognize(piece.sql());
                 } catch (AdminSqlException e) {
-                    throw e.position() > 0
-                            ? new AdminSqlException(e.state(), e.getMessage(), e.hint(), e.position() + piece.offset()) : e;
+                    throw atOffset(e, piece.offset());
                 }
-                parsed.ifPresentOrElse(statements::add, () -> { });
-                ordinary |= parsed.isEmpty();
+                if (recognized.isPresent()) {
+                    offsets[statements.size()] = piece.offset();
+                    statements.add(recognized.get());
+                }
+                ordinary |= recognized.isEmpty();
             }
         } catch (AdminSqlException e) {
-            runLocally(frame, sql, List.of(), e);
+            runLocally(frame, sql, List.of(), offsets, e);
             return true;
         }
         if (statements.isEmpty()) {
             return false;
         }
         if (ordinary) {
-            runLocally(frame, sql, List.of(), new AdminSqlException(SqlState.FEATURE_NOT_SUPPORTED,
+            runLocally(frame, sql, List.of(), offsets, new AdminSqlException(SqlState.FEATURE_NOT_SUPPORTED,
                     "session-control statements cannot be combined with other statements in one query string",
                     "Send SHOW SESSIONS, CANCEL ... and md_* statements on their own.", 0));
             return true;
         }
-        runLocally(frame, sql, statements, null);
+        runLocally(frame, sql, statements, offsets, null);
         return true;
     }
 
-    private void runLocally(PgFrame frame, String sql, List<AdminStatement> statements, AdminSqlException parseError) {
+    /** An error found in one statement of a query string, its position counted in the whole string. */
+    private static AdminSqlException atOffset(AdminSqlException e, int offset) {
+        return e.position() > 0 && offset > 0
+                ? new AdminSqlException(e.state(), e.getMessage(), e.hint(), e.position() + offset) : e;
+    }
+
+    /**
+     * Answers a query string of session-control statements: each is compiled (all before any
+     * runs, as PostgreSQL parses a whole string first), then run in order.
+     */
+    private void runLocally(PgFrame frame, String sql, List<AdminStatement> statements, int[] offsets,
+                            AdminSqlException parseError) {
         if (waitBeforeLocal(frame)) {
             return;
         }
@@ -840,7 +866,47 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
             finishLocalQuery(List.of(), parseError);
             return;
         }
-        lookUpCaller(caller -> runInOrder(statements, 0, new ArrayList<>(), caller));
+        compileOffLoop(statements, offsets, compileError -> {
+            if (compileError != null) {
+                finishLocalQuery(List.of(), compileError);
+            } else {
+                lookUpCaller(caller -> runInOrder(statements, 0, new ArrayList<>(), caller));
+            }
+        });
+    }
+
+    /**
+     * Compiles session-control statements on the session-control threads. JSqlParser takes tens
+     * of microseconds per token, so a select with a list of thousands of ids would otherwise hold
+     * up every session on this event loop. {@code then} gets the first error (its position counted
+     * in the whole query string) or null, on this session's event loop, unless the session ended.
+     */
+    private void compileOffLoop(List<AdminStatement> statements, int[] offsets,
+                                java.util.function.Consumer<AdminSqlException> then) {
+        CompletableFuture.runAsync(() -> {
+            for (int i = 0; i < statements.size(); i++) {
+                try {
+                    statements.get(i).compile();
+                } catch (AdminSqlException e) {
+                    throw atOffset(e, offsets[i]);
+                }
+            }
+        }, proxy.sessionControl()).whenComplete((done, error) -> client.eventLoop().execute(() -> guarded(() -> {
+            if (state == State.READY) {
+                then.accept(error == null ? null : asAdminError(error));
+            }
+        })));
+    }
+
+    /** A failure of a session-control statement as the error its client gets. */
+    private AdminSqlException asAdminError(Throwable error) {
+        Throwable cause = error instanceof java.util.concurrent.CompletionException && error.getCause() != null
+                ? error.getCause() : error;
+        if (cause instanceof AdminSqlException e) {
+            return e;
+        }
+        log.error("session-control statement failed in session {}", session.id(), cause);
+        return new AdminSqlException(SqlState.INTERNAL_ERROR, "internal error in pgbailiff: " + cause);
     }
 
     private void runInOrder(List<AdminStatement> statements, int index, List<AdminResult> results, Caller caller) {
@@ -858,20 +924,22 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
         });
     }
 
-    /** Runs one session-control statement; {@code then} gets its result or error on this session's event loop. */
+    /**
+     * Runs one session-control statement on the session-control threads: building and filtering
+     * the rows of every session takes time in proportion to their number and to the select.
+     * {@code then} gets its result or error on this session's event loop.
+     */
     private void execute(AdminStatement statement, List<String> parameters, Caller caller,
                          java.util.function.BiConsumer<AdminResult, AdminSqlException> then) {
         ProxySessionDirectory directory = new ProxySessionDirectory(proxy.registry(), proxy.metrics(),
                 Integer.toUnsignedLong(proxy.config().nodeId()), caller, clientAddress);
         CompletableFuture<AdminResult> result;
-        try {
-            if (session.transactionStatus() == BackendMessage.ReadyForQuery.FAILED_TRANSACTION) {
-                throw new AdminSqlException(SqlState.IN_FAILED_SQL_TRANSACTION,
-                        "current transaction is aborted, commands ignored until end of transaction block");
-            }
-            result = ADMIN.execute(statement, parameters, caller, directory);
-        } catch (RuntimeException e) {
-            result = CompletableFuture.failedFuture(e);
+        if (session.transactionStatus() == BackendMessage.ReadyForQuery.FAILED_TRANSACTION) {
+            result = CompletableFuture.failedFuture(new AdminSqlException(SqlState.IN_FAILED_SQL_TRANSACTION,
+                    "current transaction is aborted, commands ignored until end of transaction block"));
+        } else {
+            result = CompletableFuture.supplyAsync(() -> ADMIN.execute(statement, parameters, caller, directory),
+                    proxy.sessionControl()).thenCompose(java.util.function.Function.identity());
         }
         result.whenComplete((r, error) -> client.eventLoop().execute(() -> guarded(() -> {
             if (state != State.READY) {
@@ -881,18 +949,12 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
                 then.accept(r, null);
                 return;
             }
-            Throwable cause = error instanceof java.util.concurrent.CompletionException && error.getCause() != null
-                    ? error.getCause() : error;
-            if (cause instanceof AdminSqlException e) {
-                if (e.state() == SqlState.INSUFFICIENT_PRIVILEGE) {
-                    ProxySessionDirectory.auditDenied(caller, clientAddress, e.getMessage());
-                    proxy.metrics().cancel(ProxyMetrics.cancelKind(statement), ProxyMetrics.CancelOutcome.DENIED);
-                }
-                then.accept(null, e);
-            } else {
-                log.error("session-control statement failed in session {}", session.id(), cause);
-                then.accept(null, new AdminSqlException(SqlState.INTERNAL_ERROR, "internal error in pgbailiff: " + cause));
+            AdminSqlException e = asAdminError(error);
+            if (e.state() == SqlState.INSUFFICIENT_PRIVILEGE) {
+                ProxySessionDirectory.auditDenied(caller, clientAddress, e.getMessage());
+                proxy.metrics().cancel(ProxyMetrics.cancelKind(statement), ProxyMetrics.CancelOutcome.DENIED);
             }
+            then.accept(null, e);
         })));
     }
 

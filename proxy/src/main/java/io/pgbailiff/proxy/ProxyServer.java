@@ -6,6 +6,7 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
+import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.channel.ServerChannel;
 import io.pgbailiff.protocol.PgFrameDecoder;
 import org.slf4j.Logger;
@@ -17,6 +18,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -29,6 +32,12 @@ import java.util.concurrent.TimeUnit;
  */
 public final class ProxyServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ProxyServer.class);
+
+    /**
+     * Threads for session-control statements. Two, so that one long statement (a select with
+     * thousands of ids compiles for seconds) does not hold up every administrator's SHOW SESSIONS.
+     */
+    private static final int SESSION_CONTROL_THREADS = 2;
 
     private final ProxyContext context;
     private final EventLoopGroup workerGroup;
@@ -56,8 +65,11 @@ public final class ProxyServer implements AutoCloseable {
         ClientConnections connections = new ClientConnections(config.maxClientConnections());
         CancelKeys cancelKeys = new CancelKeys();
         ProxyMetrics metrics = new ProxyMetrics(registry, connections, cancelKeys);
+        ExecutorService sessionControl = Executors.newFixedThreadPool(SESSION_CONTROL_THREADS,
+                new DefaultThreadFactory("pgbailiff-session-control", true));
         ProxyContext context = new ProxyContext(config, transport, registry, cancelKeys,
-                new BackendCanceller(transport, config), new SessionIdGenerator(config.nodeId()), connections, metrics, tls);
+                new BackendCanceller(transport, config), new SessionIdGenerator(config.nodeId()), connections, metrics, tls,
+                sessionControl);
         EventLoopGroup workers = transport.newGroup(config.threads());
         ChannelInitializer<Channel> clients = new ChannelInitializer<>() {
             @Override
@@ -89,6 +101,7 @@ public final class ProxyServer implements AutoCloseable {
         } catch (RuntimeException | InterruptedException e) {
             closeAll(listeners);
             workers.shutdownGracefully(0, 0, TimeUnit.SECONDS);
+            sessionControl.shutdownNow();
             metrics.close();
             throw e;
         }
@@ -204,6 +217,7 @@ public final class ProxyServer implements AutoCloseable {
             http.close();
         }
         workerGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+        context.sessionControl().shutdownNow();
         context.metrics().close();
     }
 }
