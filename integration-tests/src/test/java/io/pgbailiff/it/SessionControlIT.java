@@ -168,6 +168,52 @@ class SessionControlIT extends ProxyTestBase {
         }
     }
 
+    /**
+     * As in PostgreSQL, a statement that fails inside a transaction block fails the block: every
+     * later statement, session-control ones too, gets 25P02 until ROLLBACK, and nothing the block
+     * did is kept. Errors found while compiling, while binding and while running are all covered.
+     */
+    @Test
+    void aFailedSessionControlStatementFailsTheTransactionBlock() throws Exception {
+        try (Connection setup = simple("postgres", "ctl-tx-setup"); Statement s = setup.createStatement()) {
+            s.execute("DROP TABLE IF EXISTS tx_abort");
+            s.execute("CREATE TABLE tx_abort (v int)");
+        }
+        List<String> failing = List.of("SELECT * FROM [SHOW SESSIONS] WHERE no_such_column = 1", "CANCEL SESSION 'not-an-id'",
+                "CANCEL SESSIONS SELECT 'ffffffffffffffffffffffffffffffff'");
+        for (String mode : List.of("simple", "extended")) {
+            for (String statement : failing) {
+                try (Connection c = proxy.connect("postgres", null, "ApplicationName", "ctl-tx-abort", "preferQueryMode", mode);
+                     Statement s = c.createStatement()) {
+                    c.setAutoCommit(false);
+                    s.execute("INSERT INTO tx_abort VALUES (1)");
+                    SQLException e = assertThrows(SQLException.class, () -> s.execute(statement), mode + ": " + statement);
+                    assertFalse("25P02".equals(e.getSQLState()), e.getMessage());
+                    for (String next : List.of("SELECT 1", "SHOW SESSIONS", "INSERT INTO tx_abort VALUES (2)")) {
+                        SQLException aborted = assertThrows(SQLException.class, () -> s.execute(next), mode + ": " + next);
+                        assertEquals("25P02", aborted.getSQLState(), mode + ": " + next + ": " + aborted.getMessage());
+                    }
+                    c.rollback();
+                    try (ResultSet rs = s.executeQuery("SELECT count(*) FROM tx_abort")) {
+                        assertTrue(rs.next());
+                        assertEquals(0, rs.getInt(1), mode + ": nothing of the failed block is kept");
+                    }
+                    assertTrue(s.executeQuery("SHOW SESSIONS").next(), "the session goes on");
+                    c.commit();
+                }
+            }
+        }
+        try (Connection c = proxy.connect("postgres", null, "ApplicationName", "ctl-tx-bind");
+             PreparedStatement cancel = c.prepareStatement("CANCEL SESSION $1")) {
+            c.setAutoCommit(false);
+            c.createStatement().execute("INSERT INTO tx_abort VALUES (3)");
+            SQLException e = assertThrows(SQLException.class, cancel::execute, "no value bound for $1");
+            SQLException aborted = assertThrows(SQLException.class, () -> c.createStatement().execute("SELECT 1"));
+            assertEquals("25P02", aborted.getSQLState(), e.getMessage() + " / " + aborted.getMessage());
+            c.rollback();
+        }
+    }
+
     /** pgjdbc's simple mode sends the parameter inlined in parentheses: {@code CANCEL SESSION ('id')}. */
     @Test
     void cancelSessionWithAParameterInPgjdbcSimpleMode() throws Exception {

@@ -125,6 +125,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
     private int cancelsInFlight;
     /** A session-control query of this client is being answered. */
     private boolean answeringLocally;
+    /** A session-control statement failed in a transaction block, and the backend is failing the block too. */
+    private boolean abortingTransaction;
     /** Prepared session-control statements and their portals; empty and shared until the first one, as most sessions have none. */
     private java.util.Map<String, LocalStatement> localStatements = java.util.Collections.emptyMap();
     private java.util.Map<String, LocalPortal> localPortals = java.util.Collections.emptyMap();
@@ -800,6 +802,37 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
     private void localError(AdminSqlException e) {
         writeToClient(PgEncoder.errorResponse(client.alloc(), LocalResults.error(e)));
         skipUntilSync = true;
+        if (inTransactionBlock()) {
+            if (held == null) {
+                held = new ArrayDeque<>();
+            }
+            abortingTransaction = true;
+            failTransactionBlock(e, () -> {
+                abortingTransaction = false;
+                client.eventLoop().execute(() -> guarded(this::releaseHeld));
+            });
+        }
+    }
+
+    private boolean inTransactionBlock() {
+        return session.transactionStatus() == BackendMessage.ReadyForQuery.IN_TRANSACTION;
+    }
+
+    /**
+     * PostgreSQL fails the transaction block a statement fails in: every later statement gets
+     * 25P02 until ROLLBACK. A session-control statement fails in pgbailiff, not in the backend, so
+     * pgbailiff has the backend fail the block too, with a statement of its own that raises an
+     * error (PostgreSQL's log shows it with the error's SQLSTATE). From then on the block is the
+     * backend's to report and to end, as if the statement had failed there.
+     */
+    private void failTransactionBlock(AdminSqlException e, Runnable then) {
+        internalQuery(raise("a session-control statement failed in this transaction block", e.state()), q -> then.run());
+    }
+
+    /** A statement that fails with this message and SQLSTATE, whose text the message cannot break out of. */
+    private static String raise(String message, SqlState state) {
+        return "DO $pgbailiff$BEGIN RAISE EXCEPTION '" + message.replace("'", "''").replace("%", "%%").replace("$", "")
+                + "' USING ERRCODE = '" + state.code() + "'; END$pgbailiff$";
     }
 
     /**
@@ -972,6 +1005,17 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
 
     /** Writes the results of a local query (and its error, if one ended it) and the ReadyForQuery. */
     private void finishLocalQuery(List<AdminResult> results, AdminSqlException error) {
+        if (state != State.READY) {
+            return;
+        }
+        if (error != null && inTransactionBlock()) {
+            failTransactionBlock(error, () -> writeLocalQueryAnswer(results, error));
+            return;
+        }
+        writeLocalQueryAnswer(results, error);
+    }
+
+    private void writeLocalQueryAnswer(List<AdminResult> results, AdminSqlException error) {
         if (state != State.READY) {
             return;
         }
@@ -1562,7 +1606,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
                 return true;
             }
             if (session.transactionStatus() == BackendMessage.ReadyForQuery.IDLE || session.hasRequestInFlight()
-                    || forwardedSinceSync || cancelsInFlight > 0 || answeringLocally || copyIn) {
+                    || forwardedSinceSync || cancelsInFlight > 0 || answeringLocally || !internalQueries.isEmpty() || copyIn) {
                 return false;
             }
             rollBackIdleTransaction();
@@ -1599,7 +1643,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
     }
 
     private void releaseHeld() {
-        if (cancelsInFlight > 0 || answeringLocally) {
+        if (cancelsInFlight > 0 || answeringLocally || abortingTransaction) {
             return;
         }
         ArrayDeque<Object> messages = held;
@@ -1637,7 +1681,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
      */
     private void rollBackIdleTransaction() {
         transactionInterrupted = true;
-        internalQuery("ROLLBACK; BEGIN; SELECT 1/0 AS \"transaction interrupted by an administrator\"", result -> {
+        internalQuery("ROLLBACK; BEGIN; " + raise("transaction interrupted by an administrator", SqlState.QUERY_CANCELED), result -> {
         });
     }
 
