@@ -110,6 +110,34 @@ class ProxyProcessIT {
         }
     }
 
+    /**
+     * SIGHUP reads the TLS certificate and key again, as a reload does for PostgreSQL, so a
+     * renewed certificate needs no restart; sessions go on. Files that cannot be used are refused
+     * with a log line, and the certificate in use stays.
+     */
+    @Test
+    void sighupReadsTheTlsCertificateAgainAndTheSessionsGoOn(@TempDir Path dir) throws Exception {
+        TestCertificates.Issued first = TestCertificates.newAuthority("first-ca").writeServer(dir, "proxy");
+        try (Proxy p = Proxy.start("--tls-cert", first.serverCert().toString(), "--tls-key", first.serverKey().toString());
+             Connection open = p.connect("hup-open")) {
+            p.verifyFull(first.caCert()).close();
+            TestCertificates.Issued second = TestCertificates.newAuthority("second-ca").writeServer(dir, "proxy");
+            p.hangUp();
+            Waits.until(() -> p.output().contains("read again"), Duration.ofSeconds(10), p::output);
+            p.verifyFull(second.caCert()).close();
+            SQLException oldCa = assertThrows(SQLException.class, () -> p.verifyFull(first.caCert()).close());
+            assertEquals("08006", oldCa.getSQLState(), "new connections get the new certificate: " + oldCa);
+
+            TestCertificates.Issued other = TestCertificates.newAuthority("other-ca").writeServer(Files.createDirectories(dir.resolve("other")), "other");
+            Files.copy(other.serverKey(), second.serverKey(), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            p.hangUp();
+            Waits.until(() -> p.output().contains("are kept"), Duration.ofSeconds(10), p::output);
+            assertTrue(p.output().contains("is not the private key of the certificate"), p.output());
+            p.verifyFull(second.caCert()).close();
+            assertTrue(open.createStatement().execute("SELECT 1"), "the session made before the reloads goes on");
+        }
+    }
+
     @Test
     void aBadSettingStopsStartUpWithOneLineNamingIt() throws Exception {
         Process p = new ProcessBuilder(javaCommand("--backend-tls", "sometimes")).redirectErrorStream(true).start();
@@ -204,6 +232,17 @@ class ProxyProcessIT {
             } catch (IOException e) {
                 return false;
             }
+        }
+
+        /** A TLS connection that checks the proxy's certificate against {@code caCert}. */
+        Connection verifyFull(Path caCert) throws SQLException {
+            return DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + port + "/postgres?user=alice&sslmode=verify-full"
+                    + "&sslrootcert=" + caCert);
+        }
+
+        /** SIGHUP, as {@code kill -HUP} and {@code systemctl reload} send it. */
+        void hangUp() throws IOException, InterruptedException {
+            assertEquals(0, new ProcessBuilder("kill", "-HUP", Long.toString(process.pid())).start().waitFor());
         }
 
         /** SIGTERM, as {@code docker stop} and Kubernetes send it. */

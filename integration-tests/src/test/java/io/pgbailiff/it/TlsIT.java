@@ -45,6 +45,15 @@ class TlsIT {
         proxy.close();
     }
 
+    /** The JDK would accept the pair, and every client's handshake would then fail. */
+    @Test
+    void aKeyThatIsNotTheCertificatesStopsStartUp() {
+        var e = assertThrows(io.pgbailiff.proxy.ConfigLoader.InvalidSettingException.class, () -> TestProxy.start(
+                "--tls-cert", proxyCerts.serverCert().toString(), "--tls-key", otherCa.serverKey().toString()).close());
+        assertTrue(e.getMessage().startsWith("--tls-key: " + otherCa.serverKey() + " is not the private key of the certificate in "
+                + proxyCerts.serverCert()), e.getMessage());
+    }
+
     @Test
     void psqlWithSslmodeRequireIsEncrypted() {
         Path psql = ClientProcess.onPath("psql").orElse(null);

@@ -78,6 +78,10 @@ public final class Main {
         AtomicBoolean shuttingDown = new AtomicBoolean();
         onSignal("TERM", shuttingDown, shutdown);
         onSignal("INT", shuttingDown, shutdown);
+        Signal.handle(new Signal("HUP"), signal -> {
+            log.info("received SIGHUP: reloading");
+            proxy.reload();
+        });
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             if (shuttingDown.compareAndSet(false, true)) {
                 proxy.close();

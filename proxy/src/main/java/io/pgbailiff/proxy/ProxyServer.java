@@ -163,6 +163,24 @@ public final class ProxyServer implements AutoCloseable {
     }
 
     /**
+     * What SIGHUP does, as a reload does for PostgreSQL: the TLS certificate and key offered to
+     * clients are read again. The other settings come from the command line and the environment,
+     * which a running process cannot re-read; they are kept.
+     */
+    public void reload() {
+        try {
+            if (context.tls().reloadClientCertificate()) {
+                log.info("reload: TLS certificate {} and key {} read again; new connections use them",
+                        context.config().tlsCert(), context.config().tlsKey());
+            } else {
+                log.info("reload: nothing to re-read (no TLS certificate is configured; other settings apply at start-up)");
+            }
+        } catch (ConfigLoader.InvalidSettingException e) {
+            log.error("reload: {}; the certificate and key in use are kept", e.getMessage());
+        }
+    }
+
+    /**
      * Graceful shutdown: stop accepting, end each session once it is idle (no statement running,
      * no transaction open), and after {@code drainTimeout} end the rest with FATAL 57P01, their
      * running statements cancelled on the backend. Then close everything.

@@ -1,6 +1,7 @@
 package io.pgbailiff.proxy;
 
 import io.netty.buffer.ByteBufAllocator;
+import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslHandler;
@@ -12,7 +13,9 @@ import javax.net.ssl.SSLParameters;
 
 /**
  * The TLS settings made ready once at start-up, so that a bad certificate or key stops
- * pgbailiff before it accepts anyone rather than failing each client.
+ * pgbailiff before it accepts anyone rather than failing each client. The certificate and key
+ * offered to clients are read again on {@link #reloadClientCertificate} (SIGHUP), as PostgreSQL
+ * re-reads its own on a reload, so that a renewed certificate needs no restart.
  *
  * <p>Toward the backend the modes mean what libpq's sslmode means: {@code prefer} and
  * {@code require} encrypt without checking the certificate, {@code verify-ca} checks it against
@@ -21,27 +24,20 @@ import javax.net.ssl.SSLParameters;
  * socket directory is in mode {@code disable} whatever the setting.
  */
 final class TlsContexts {
-    private final SslContext clients;
+    private final Config config;
+    private volatile SslContext clients;
     private final SslContext backend;
     private final Config.BackendTls backendMode;
 
-    private TlsContexts(SslContext clients, SslContext backend, Config.BackendTls backendMode) {
+    private TlsContexts(Config config, SslContext clients, SslContext backend, Config.BackendTls backendMode) {
+        this.config = config;
         this.clients = clients;
         this.backend = backend;
         this.backendMode = backendMode;
     }
 
     static TlsContexts from(Config config) {
-        SslContext clients = null;
-        if (config.tlsEnabled()) {
-            try {
-                clients = SslContextBuilder.forServer(config.tlsCert().toFile(), config.tlsKey().toFile()).build();
-            } catch (SSLException | IllegalArgumentException e) {
-                throw new ConfigLoader.InvalidSettingException("--tls-cert/--tls-key: cannot use " + config.tlsCert()
-                        + " and " + config.tlsKey() + " (PEM certificate chain and PKCS#8 private key expected): "
-                        + Errors.rootMessage(e));
-            }
-        }
+        SslContext clients = config.tlsEnabled() ? serverContext(config) : null;
         Config.BackendTls backendMode = config.backend().isSocketDirectory() ? Config.BackendTls.DISABLE : config.backendTls();
         SslContext backend = null;
         if (backendMode != Config.BackendTls.DISABLE) {
@@ -58,7 +54,83 @@ final class TlsContexts {
                         + ": " + Errors.rootMessage(e));
             }
         }
-        return new TlsContexts(clients, backend, backendMode);
+        return new TlsContexts(config, clients, backend, backendMode);
+    }
+
+    /**
+     * Reads the certificate and key offered to clients again; new TLS connections get them, those
+     * already made keep theirs. On failure the ones in use stay.
+     *
+     * @return false if pgbailiff offers no TLS to clients
+     * @throws ConfigLoader.InvalidSettingException if the files cannot be used
+     */
+    boolean reloadClientCertificate() {
+        if (clients == null) {
+            return false;
+        }
+        clients = serverContext(config);
+        return true;
+    }
+
+    private static SslContext serverContext(Config config) {
+        SslContext context;
+        try {
+            context = SslContextBuilder.forServer(config.tlsCert().toFile(), config.tlsKey().toFile()).build();
+        } catch (SSLException | IllegalArgumentException e) {
+            throw new ConfigLoader.InvalidSettingException("--tls-cert/--tls-key: cannot use " + config.tlsCert()
+                    + " and " + config.tlsKey() + " (PEM certificate chain and PKCS#8 private key expected): "
+                    + Errors.rootMessage(e));
+        }
+        try {
+            handshakeWithItself(context);
+        } catch (SSLException | RuntimeException e) {
+            throw new ConfigLoader.InvalidSettingException("--tls-key: " + config.tlsKey()
+                    + " is not the private key of the certificate in " + config.tlsCert()
+                    + " (a TLS handshake with them fails: " + Errors.rootMessage(e) + ")");
+        }
+        return context;
+    }
+
+    /**
+     * Runs a TLS handshake between {@code server} and a client that trusts any certificate, in
+     * memory. The JDK accepts a key that does not belong to the certificate, and every client's
+     * handshake would then fail; this fails instead, whatever the key's algorithm, when the
+     * server's signature does not verify with the certificate's public key.
+     */
+    private static void handshakeWithItself(SslContext server) throws SSLException {
+        SslContext client = SslContextBuilder.forClient().trustManager(InsecureTrustManagerFactory.INSTANCE).build();
+        SslHandler serverSide = server.newHandler(ByteBufAllocator.DEFAULT);
+        SslHandler clientSide = client.newHandler(ByteBufAllocator.DEFAULT);
+        EmbeddedChannel s = new EmbeddedChannel(serverSide);
+        EmbeddedChannel c = new EmbeddedChannel(clientSide);
+        try {
+            for (int round = 0; round < 20 && !(serverSide.handshakeFuture().isDone() && clientSide.handshakeFuture().isDone());
+                 round++) {
+                pass(c, s);
+                pass(s, c);
+            }
+            Throwable failed = clientSide.handshakeFuture().cause() != null ? clientSide.handshakeFuture().cause()
+                    : serverSide.handshakeFuture().cause();
+            if (failed != null) {
+                throw failed instanceof SSLException e ? e : new SSLException(failed);
+            }
+            if (!clientSide.handshakeFuture().isSuccess()) {
+                throw new SSLException("the handshake did not complete");
+            }
+        } finally {
+            try {
+                s.finishAndReleaseAll();
+            } finally {
+                c.finishAndReleaseAll();
+            }
+        }
+    }
+
+    /** Hands what {@code from} wrote to {@code to} as what it read. */
+    private static void pass(EmbeddedChannel from, EmbeddedChannel to) {
+        for (Object out = from.readOutbound(); out != null; out = from.readOutbound()) {
+            to.writeInbound(out);
+        }
     }
 
     boolean offeredToClients() {
