@@ -76,10 +76,15 @@ final class SelectCompiler {
         if (ps.getWhere() != null) {
             plan.where = expr(ps.getWhere(), in).expr;
         }
+        java.util.Set<String> grouped = new java.util.HashSet<>();
         if (ps.getGroupBy() != null) {
             List<Expr> g = new ArrayList<>();
-            for (Object e : ps.getGroupBy().getGroupByExpressionList()) {
-                g.add(expr((Expression) e, in).expr);
+            for (Object o : ps.getGroupBy().getGroupByExpressionList()) {
+                Expression e = groupedOutput((Expression) o, ps.getSelectItems(), in);
+                if (e instanceof net.sf.jsqlparser.schema.Column c) {
+                    grouped.add(unquote(c.getColumnName()).toLowerCase(Locale.ROOT));
+                }
+                g.add(expr(e, in).expr);
             }
             plan.groupBy = g;
             plan.aggregate = true;
@@ -103,6 +108,9 @@ final class SelectCompiler {
         if (ps.getHaving() != null) {
             plan.having = expr(ps.getHaving(), in).expr;
             plan.aggregate = true;
+        }
+        if (plan.aggregate) {
+            checkGrouped(ps.getSelectItems(), in, grouped);
         }
         if (ps.getOrderByElements() != null) {
             List<SelectPlan.OrderKey> keys = new ArrayList<>();
@@ -129,12 +137,62 @@ final class SelectCompiler {
         return plan;
     }
 
+    /**
+     * As in PostgreSQL, {@code GROUP BY 2} groups by the second output column, and
+     * {@code GROUP BY name} by the output column of that name when no input column has it.
+     */
+    private static Expression groupedOutput(Expression e, List<SelectItem<?>> items, List<Column> in) {
+        if (e instanceof LongValue l) {
+            long i = l.getValue() - 1;
+            if (i < 0 || i >= items.size() || items.get((int) i).getExpression() instanceof AllColumns) {
+                throw new AdminSqlException(SqlState.INVALID_COLUMN_REFERENCE, "GROUP BY position " + l.getValue() + " is not in select list");
+            }
+            return items.get((int) i).getExpression();
+        }
+        if (e instanceof net.sf.jsqlparser.schema.Column c && c.getTable() == null) {
+            String name = unquote(c.getColumnName());
+            if (in.stream().noneMatch(col -> col.name().equalsIgnoreCase(name))) {
+                for (SelectItem<?> item : items) {
+                    if (item.getAlias() != null && unquote(item.getAlias().getName()).equalsIgnoreCase(name)) {
+                        return item.getExpression();
+                    }
+                }
+            }
+        }
+        return e;
+    }
+
+    /**
+     * In a select that aggregates, a column of the input may stand in the select list only if it
+     * is grouped by, as PostgreSQL requires; otherwise which row's value it shows is arbitrary.
+     * Columns inside aggregates and expressions over them are not looked into here.
+     */
+    private static void checkGrouped(List<SelectItem<?>> items, List<Column> in, java.util.Set<String> grouped) {
+        for (SelectItem<?> item : items) {
+            Expression e = item.getExpression();
+            String ungrouped = null;
+            if (e instanceof AllColumns) {
+                ungrouped = in.stream().map(Column::name).filter(n -> !grouped.contains(n.toLowerCase(Locale.ROOT)))
+                        .findFirst().orElse(null);
+            } else if (e instanceof net.sf.jsqlparser.schema.Column c) {
+                String name = unquote(c.getColumnName()).toLowerCase(Locale.ROOT);
+                if (!grouped.contains(name) && in.stream().anyMatch(col -> col.name().equalsIgnoreCase(name))) {
+                    ungrouped = name;
+                }
+            }
+            if (ungrouped != null) {
+                throw new AdminSqlException(SqlState.GROUPING_ERROR, "column \"" + ungrouped
+                        + "\" must appear in the GROUP BY clause or be used in an aggregate function");
+            }
+        }
+    }
+
     /** ORDER BY 2 or ORDER BY an output name refers to the output column, as in PostgreSQL. */
     private static int outputIndex(Expression e, SelectPlan plan) {
         if (e instanceof LongValue l) {
             int i = (int) l.getValue() - 1;
             if (i < 0 || i >= plan.columns.size()) {
-                throw new AdminSqlException(SqlState.UNDEFINED_COLUMN, "ORDER BY position " + l.getValue() + " is not in select list");
+                throw new AdminSqlException(SqlState.INVALID_COLUMN_REFERENCE, "ORDER BY position " + l.getValue() + " is not in select list");
             }
             return i;
         }

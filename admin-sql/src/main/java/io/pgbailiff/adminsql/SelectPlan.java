@@ -129,7 +129,8 @@ final class SelectPlan {
         }
         long n = Values.toLong(v);
         if (n < 0) {
-            throw new AdminSqlException(io.pgbailiff.protocol.SqlState.INVALID_PARAMETER_VALUE, what + " must not be negative");
+            throw new AdminSqlException(what.equals("LIMIT") ? io.pgbailiff.protocol.SqlState.INVALID_ROW_COUNT_IN_LIMIT_CLAUSE
+                    : io.pgbailiff.protocol.SqlState.INVALID_ROW_COUNT_IN_RESULT_OFFSET_CLAUSE, what + " must not be negative");
         }
         return n;
     }

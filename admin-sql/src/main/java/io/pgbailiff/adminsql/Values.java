@@ -157,7 +157,7 @@ final class Values {
             }
             return ((java.time.LocalDate) parsed).atStartOfDay().toInstant(java.time.ZoneOffset.UTC);
         } catch (RuntimeException e) {
-            throw new AdminSqlException(SqlState.INVALID_TEXT_REPRESENTATION,
+            throw new AdminSqlException(SqlState.INVALID_DATETIME_FORMAT,
                     "invalid input syntax for type timestamp with time zone: \"" + s + "\"");
         }
     }

@@ -286,6 +286,28 @@ class AdminExecutorTest {
         assertEquals(List.of(List.of(4L)), run("SELECT count(*) FROM [SHOW SESSIONS]", "root").rows());
     }
 
+    /** GROUP BY refers to output columns by position and by name, and what is not grouped may not be selected, as in PostgreSQL. */
+    @Test
+    void groupByOutputColumnsAndUngroupedColumns() {
+        List<List<Object>> byUser = List.of(List.of("maxroach", 2L), List.of("alice", 1L), List.of("root", 1L));
+        assertEquals(byUser, run("SELECT user_name, count(*) FROM [SHOW SESSIONS] GROUP BY 1 ORDER BY 2 DESC, 1", "root").rows());
+        assertEquals(byUser, run("SELECT user_name AS who, count(*) FROM [SHOW SESSIONS] GROUP BY who ORDER BY 2 DESC, 1", "root").rows());
+        assertEquals("column \"user_name\" must appear in the GROUP BY clause or be used in an aggregate function",
+                fails("SELECT user_name, count(*) FROM [SHOW SESSIONS]", "root", SqlState.GROUPING_ERROR).getMessage());
+        fails("SELECT *, count(*) FROM [SHOW SESSIONS] GROUP BY user_name", "root", SqlState.GROUPING_ERROR);
+        fails("SELECT user_name FROM [SHOW SESSIONS] GROUP BY status", "root", SqlState.GROUPING_ERROR);
+        fails("SELECT user_name, count(*) FROM [SHOW SESSIONS] GROUP BY 3", "root", SqlState.INVALID_COLUMN_REFERENCE);
+    }
+
+    /** The SQLSTATEs PostgreSQL gives for the same mistakes. */
+    @Test
+    void limitOffsetOrderByPositionAndTimestampErrorsCarryPostgresStates() {
+        fails("SELECT session_id FROM [SHOW SESSIONS] ORDER BY 2", "root", SqlState.INVALID_COLUMN_REFERENCE);
+        fails("SELECT session_id FROM [SHOW SESSIONS] LIMIT -1", "root", SqlState.INVALID_ROW_COUNT_IN_LIMIT_CLAUSE);
+        fails("SELECT session_id FROM [SHOW SESSIONS] OFFSET -1", "root", SqlState.INVALID_ROW_COUNT_IN_RESULT_OFFSET_CLAUSE);
+        fails("SELECT session_id FROM [SHOW SESSIONS] WHERE session_start > 'the day before'", "root", SqlState.INVALID_DATETIME_FORMAT);
+    }
+
     @Test
     void activeConnectionsAndInterrupt() {
         AdminResult active = run("FROM md_active_server_connections()", "root");
