@@ -26,6 +26,11 @@ public sealed interface AdminStatement
     default void compile() {
     }
 
+    /** Whether {@link #compile} has work left to do. */
+    default boolean needsCompiling() {
+        return false;
+    }
+
     /** {@code SHOW [ALL] [CLUSTER | LOCAL] SESSIONS}; ALL also lists sessions being torn down. */
     record ShowSessions(boolean all, Scope scope) implements AdminStatement {
         @Override
@@ -59,6 +64,11 @@ public sealed interface AdminStatement
             if (source instanceof Subquery s) {
                 s.query().compile();
             }
+        }
+
+        @Override
+        public boolean needsCompiling() {
+            return source instanceof Subquery s && s.query().needsCompiling();
         }
 
         @Override

@@ -40,6 +40,14 @@ final class SelectCompiler {
         this.ctes = ctes;
     }
 
+    private static final java.util.Set<String> AGGREGATES = java.util.Set.of("count", "min", "max");
+
+    /**
+     * Aggregate calls compiled so far in the current select (a nested select starts from and
+     * restores the count): how a clause learns that it contains one, however deep in an expression.
+     */
+    private int aggregates;
+
     static SelectPlan compile(Select select, int[] maxParam) {
         SelectCompiler c = new SelectCompiler(new HashMap<>());
         SelectPlan p = c.select(select);
@@ -49,6 +57,15 @@ final class SelectCompiler {
     }
 
     private SelectPlan select(Select select) {
+        int outerAggregates = aggregates;
+        try {
+            return plainSelect(select);
+        } finally {
+            aggregates = outerAggregates;
+        }
+    }
+
+    private SelectPlan plainSelect(Select select) {
         if (select instanceof ParenthesedSelect ps && ps.getWithItemsList() == null && ps.getOrderByElements() == null
                 && ps.getLimit() == null && ps.getOffset() == null) {
             return select(ps.getSelect());
@@ -74,17 +91,17 @@ final class SelectCompiler {
         plan.source = source(ps.getFromItem());
         List<Column> in = plan.source.columns();
         if (ps.getWhere() != null) {
-            plan.where = expr(ps.getWhere(), in).expr;
+            plan.where = withoutAggregates(ps.getWhere(), in, "WHERE").expr;
         }
         java.util.Set<String> grouped = new java.util.HashSet<>();
         if (ps.getGroupBy() != null) {
             List<Expr> g = new ArrayList<>();
             for (Object o : ps.getGroupBy().getGroupByExpressionList()) {
-                Expression e = groupedOutput((Expression) o, ps.getSelectItems(), in);
+                Expression e = unparenthesised(groupedOutput((Expression) o, ps.getSelectItems(), in));
                 if (e instanceof net.sf.jsqlparser.schema.Column c) {
                     grouped.add(unquote(c.getColumnName()).toLowerCase(Locale.ROOT));
                 }
-                g.add(expr(e, in).expr);
+                g.add(withoutAggregates(e, in, "GROUP BY").expr);
             }
             plan.groupBy = g;
             plan.aggregate = true;
@@ -99,8 +116,9 @@ final class SelectCompiler {
                 }
                 continue;
             }
+            int before = aggregates;
             Typed t = expr(e, in, true);
-            plan.aggregate |= t.aggregate;
+            plan.aggregate |= t.aggregate || aggregates > before;
             String name = item.getAlias() != null ? unquote(item.getAlias().getName()) : t.name;
             plan.columns.add(new Column(name, t.type));
             plan.outputs.add(t.expr);
@@ -109,9 +127,6 @@ final class SelectCompiler {
             plan.having = expr(ps.getHaving(), in).expr;
             plan.aggregate = true;
         }
-        if (plan.aggregate) {
-            checkGrouped(ps.getSelectItems(), in, grouped);
-        }
         if (ps.getOrderByElements() != null) {
             List<SelectPlan.OrderKey> keys = new ArrayList<>();
             for (OrderByElement o : ps.getOrderByElements()) {
@@ -119,9 +134,15 @@ final class SelectCompiler {
                 boolean nullsFirst = o.getNullOrdering() == null ? desc
                         : o.getNullOrdering() == OrderByElement.NullOrdering.NULLS_FIRST;
                 int out = outputIndex(o.getExpression(), plan);
-                keys.add(new SelectPlan.OrderKey(out >= 0 ? null : expr(o.getExpression(), in).expr, out, desc, nullsFirst));
+                int before = aggregates;
+                Expr key = out >= 0 ? null : expr(o.getExpression(), in).expr;
+                plan.aggregate |= aggregates > before;
+                keys.add(new SelectPlan.OrderKey(key, out, desc, nullsFirst));
             }
             plan.order = keys;
+        }
+        if (plan.aggregate) {
+            checkGrouped(ps.getSelectItems(), in, grouped);
         }
         if (ps.getLimit() != null) {
             if (ps.getLimit().getOffset() != null) {
@@ -143,11 +164,19 @@ final class SelectCompiler {
      */
     private static Expression groupedOutput(Expression e, List<SelectItem<?>> items, List<Column> in) {
         if (e instanceof LongValue l) {
+            List<Expression> outputs = new ArrayList<>();
+            for (SelectItem<?> item : items) {
+                if (item.getExpression() instanceof AllColumns) {
+                    in.forEach(c -> outputs.add(new net.sf.jsqlparser.schema.Column(c.name())));
+                } else {
+                    outputs.add(item.getExpression());
+                }
+            }
             long i = l.getValue() - 1;
-            if (i < 0 || i >= items.size() || items.get((int) i).getExpression() instanceof AllColumns) {
+            if (i < 0 || i >= outputs.size()) {
                 throw new AdminSqlException(SqlState.INVALID_COLUMN_REFERENCE, "GROUP BY position " + l.getValue() + " is not in select list");
             }
-            return items.get((int) i).getExpression();
+            return outputs.get((int) i);
         }
         if (e instanceof net.sf.jsqlparser.schema.Column c && c.getTable() == null) {
             String name = unquote(c.getColumnName());
@@ -162,6 +191,27 @@ final class SelectCompiler {
         return e;
     }
 
+    private Typed withoutAggregates(Expression e, List<Column> in, String clause) {
+        int before = aggregates;
+        Typed t = expr(e, in);
+        if (t.aggregate || aggregates > before) {
+            throw new AdminSqlException(SqlState.GROUPING_ERROR, "aggregate functions are not allowed in " + clause);
+        }
+        return t;
+    }
+
+    private static Expression unparenthesised(Expression e) {
+        while (true) {
+            if (e instanceof Parenthesis p) {
+                e = p.getExpression();
+            } else if (e instanceof ParenthesedExpressionList<?> l && l.size() == 1) {
+                e = l.get(0);
+            } else {
+                return e;
+            }
+        }
+    }
+
     /**
      * In a select that aggregates, a column of the input may stand in the select list only if it
      * is grouped by, as PostgreSQL requires; otherwise which row's value it shows is arbitrary.
@@ -174,7 +224,7 @@ final class SelectCompiler {
             if (e instanceof AllColumns) {
                 ungrouped = in.stream().map(Column::name).filter(n -> !grouped.contains(n.toLowerCase(Locale.ROOT)))
                         .findFirst().orElse(null);
-            } else if (e instanceof net.sf.jsqlparser.schema.Column c) {
+            } else if (unparenthesised(e) instanceof net.sf.jsqlparser.schema.Column c) {
                 String name = unquote(c.getColumnName()).toLowerCase(Locale.ROOT);
                 if (!grouped.contains(name) && in.stream().anyMatch(col -> col.name().equalsIgnoreCase(name))) {
                     ungrouped = name;
@@ -648,6 +698,9 @@ final class SelectCompiler {
         }
         if (f.isDistinct() || f.getOrderByElements() != null) {
             throw AdminSqlException.unsupported("DISTINCT or ORDER BY inside " + name + "()");
+        }
+        if (AGGREGATES.contains(name)) {
+            aggregates++;
         }
         switch (name) {
             case "now", "current_timestamp", "statement_timestamp", "transaction_timestamp", "clock_timestamp" -> {

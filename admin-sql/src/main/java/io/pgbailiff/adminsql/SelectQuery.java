@@ -6,7 +6,10 @@ import java.util.List;
  * A select over session sources ({@code [SHOW SESSIONS]}, {@code WITH x AS (SHOW SESSIONS)},
  * {@code md_active_server_connections()}) or calling the md_* functions. Recognised with its
  * sources already replaced by placeholders; JSqlParser parses and compiles it at
- * {@link #compile}, once.
+ * {@link #compile}, once. A statement belongs to one session, which uses it from one thread at a
+ * time, handing it between threads through executors (which order the compile before any later
+ * use); it is not for concurrent use. {@link #columns} and {@link #parameterCount} compile it
+ * first if it is not compiled yet.
  */
 public final class SelectQuery implements AdminStatement {
     private final String statementText;
@@ -14,7 +17,7 @@ public final class SelectQuery implements AdminStatement {
     private final int to;
     private final String rewritten;
     private final List<AdminStatementParser.Edit> edits;
-    private Compiled compiled;
+    private volatile Compiled compiled;
 
     record Compiled(SelectPlan plan, int parameterCount) {
     }
@@ -44,6 +47,11 @@ public final class SelectQuery implements AdminStatement {
         if (compiled == null) {
             compiled = AdminStatementParser.compile(this);
         }
+    }
+
+    @Override
+    public boolean needsCompiling() {
+        return compiled == null;
     }
 
     @Override

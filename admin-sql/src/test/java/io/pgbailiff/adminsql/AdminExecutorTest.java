@@ -297,6 +297,19 @@ class AdminExecutorTest {
         fails("SELECT *, count(*) FROM [SHOW SESSIONS] GROUP BY user_name", "root", SqlState.GROUPING_ERROR);
         fails("SELECT user_name FROM [SHOW SESSIONS] GROUP BY status", "root", SqlState.GROUPING_ERROR);
         fails("SELECT user_name, count(*) FROM [SHOW SESSIONS] GROUP BY 3", "root", SqlState.INVALID_COLUMN_REFERENCE);
+        assertEquals(byUser, run("SELECT (user_name), count(*) FROM [SHOW SESSIONS] GROUP BY (user_name) ORDER BY 2 DESC, 1", "root").rows());
+        assertEquals("column \"node_id\" must appear in the GROUP BY clause or be used in an aggregate function",
+                fails("SELECT *, count(*) FROM [SHOW SESSIONS] GROUP BY 2", "root", SqlState.GROUPING_ERROR).getMessage(),
+                "position 2 is the second column of *, session_id, and node_id is not grouped");
+        assertEquals("aggregate functions are not allowed in GROUP BY",
+                fails("SELECT user_name, count(*) FROM [SHOW SESSIONS] GROUP BY 1, 2", "root", SqlState.GROUPING_ERROR).getMessage());
+        assertEquals("aggregate functions are not allowed in WHERE",
+                fails("SELECT user_name FROM [SHOW SESSIONS] WHERE count(*) > 1", "root", SqlState.GROUPING_ERROR).getMessage());
+        assertEquals(List.of(List.of(5L, true)), run("SELECT count(*) + 1, max(user_name) = 'root' FROM [SHOW SESSIONS]", "root").rows(),
+                "an aggregate inside an expression makes the select aggregate");
+        fails("SELECT user_name FROM [SHOW SESSIONS] ORDER BY count(*)", "root", SqlState.GROUPING_ERROR);
+        assertEquals(List.of(List.of("alice")), run("SELECT user_name FROM [SHOW SESSIONS] WHERE session_id IN "
+                + "(SELECT max(session_id) FROM [SHOW SESSIONS])", "root").rows(), "an aggregate in a subquery of WHERE is allowed");
     }
 
     /** The SQLSTATEs PostgreSQL gives for the same mistakes. */

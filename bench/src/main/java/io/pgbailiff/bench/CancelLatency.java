@@ -91,7 +91,7 @@ public final class CancelLatency {
         try (Connection admin = DriverManager.getConnection(url);
              Statement adminStatement = admin.createStatement();
              PreparedStatement active = watcher.prepareStatement(
-                     "SELECT 1 FROM pg_stat_activity WHERE pid = ? AND state = 'active' AND query LIKE '%pg_sleep(60)%'")) {
+                     "SELECT 1 FROM pg_stat_activity WHERE pid = ? AND state = 'active' AND wait_event = 'PgSleep'")) {
             for (int i = 0; i < tries; i++) {
                 if (victim == null) {
                     victim = new Victim(url, throughProxy);

@@ -302,7 +302,8 @@ public final class ConfigLoader {
         return sb.toString();
     }
 
-    private static String show(Duration d) {
+    /** A duration as the settings take it: {@code 30s}, {@code 250ms}, {@code off}. */
+    static String show(Duration d) {
         if (d == null) {
             return "off";
         }

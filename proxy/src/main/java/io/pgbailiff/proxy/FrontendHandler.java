@@ -72,7 +72,10 @@ import java.util.concurrent.TimeUnit;
  * A client that is not READY within the startup timeout is refused; a READY session idle longer
  * than the idle timeouts is ended; a draining proxy ends each session once it is idle.
  *
- * Both channels share one event loop, so no state here is touched concurrently. Writes are not
+ * Both channels share one event loop, so no state here is touched concurrently. Session-control
+ * statements are compiled and run on the session-control threads ({@link ProxyContext}); what
+ * they need crosses over as arguments, and their results come back as tasks on the event loop.
+ * Writes are not
  * flushed per message but once per read batch ({@code channelReadComplete}); when one side's
  * channel stops being writable, reading from the other side stops until it drains.
  */
@@ -113,8 +116,10 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
     private boolean authenticationRequested;
     private boolean backendSentFatal;
     /**
-     * Client messages held back: those sent before the session is ready, and those sent while a
-     * cancel pgbailiff sent is on its way to the backend.
+     * Client messages held back, to be dispatched in order later: those sent before the session is
+     * ready, while a session-control statement is compiled or answered, while a cancel pgbailiff
+     * sent is on its way to the backend, while the backend fails a transaction block for a failed
+     * session-control statement, and while earlier messages wait for the backend's answers.
      */
     private ArrayDeque<Object> held;
     /** Queries pgbailiff sent the backend itself, oldest first, whose replies are not the client's. */
@@ -247,7 +252,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
 
     private void startupTimedOut() {
         if (state == State.AWAITING_STARTUP || state == State.CONNECTING || state == State.AUTHENTICATING) {
-            log.info("client {} did not complete start-up within {}", clientAddress, proxy.config().startupTimeout());
+            log.info("client {} did not complete start-up within {}", clientAddress, ConfigLoader.show(proxy.config().startupTimeout()));
             proxy.metrics().connectionRejected(ProxyMetrics.Rejection.STARTUP_TIMEOUT);
             fatal(PgError.fatal(SqlState.QUERY_CANCELED, "canceling authentication due to timeout"));
         }
@@ -574,6 +579,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
                 writeToClient(PgEncoder.parseComplete(client.alloc()));
             }
             releaseHeld();
+            endIfDrained();
         });
     }
 
@@ -722,6 +728,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
                 client.flush();
                 answeringLocally = false;
                 releaseHeld();
+                endIfDrained();
             });
         });
     }
@@ -809,7 +816,10 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
             abortingTransaction = true;
             failTransactionBlock(e, () -> {
                 abortingTransaction = false;
-                client.eventLoop().execute(() -> guarded(this::releaseHeld));
+                client.eventLoop().execute(() -> guarded(() -> {
+                    releaseHeld();
+                    endIfDrained();
+                }));
             });
         }
     }
@@ -916,7 +926,14 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
      */
     private void compileOffLoop(List<AdminStatement> statements, int[] offsets,
                                 java.util.function.Consumer<AdminSqlException> then) {
+        if (statements.stream().noneMatch(AdminStatement::needsCompiling)) {
+            then.accept(null);
+            return;
+        }
         CompletableFuture.runAsync(() -> {
+            if (!client.isActive()) {
+                return;
+            }
             for (int i = 0; i < statements.size(); i++) {
                 try {
                     statements.get(i).compile();
@@ -924,7 +941,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
                     throw atOffset(e, offsets[i]);
                 }
             }
-        }, proxy.sessionControl()).whenComplete((done, error) -> client.eventLoop().execute(() -> guarded(() -> {
+        }, proxy.sqlCompiler()).whenComplete((done, error) -> client.eventLoop().execute(() -> guarded(() -> {
             if (state == State.READY) {
                 then.accept(error == null ? null : asAdminError(error));
             }
@@ -971,8 +988,9 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
             result = CompletableFuture.failedFuture(new AdminSqlException(SqlState.IN_FAILED_SQL_TRANSACTION,
                     "current transaction is aborted, commands ignored until end of transaction block"));
         } else {
-            result = CompletableFuture.supplyAsync(() -> ADMIN.execute(statement, parameters, caller, directory),
-                    proxy.sessionControl()).thenCompose(java.util.function.Function.identity());
+            result = CompletableFuture.supplyAsync(() -> client.isActive() ? ADMIN.execute(statement, parameters, caller, directory)
+                    : CompletableFuture.<AdminResult>failedFuture(new AdminSqlException(SqlState.CONNECTION_FAILURE,
+                    "the session ended")), proxy.sessionControl()).thenCompose(java.util.function.Function.identity());
         }
         result.whenComplete((r, error) -> client.eventLoop().execute(() -> guarded(() -> {
             if (state != State.READY) {
@@ -1348,7 +1366,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
         Duration timeout = inTransaction ? proxy.config().idleInTransactionTimeout() : proxy.config().idleSessionTimeout();
         long idleFor = System.nanoTime() - lastActivityNanos;
         if (waiting && timeout != null && idleFor >= timeout.toNanos()) {
-            log.info("session {} idle {} for {}: ending it", session.id(), inTransaction ? "in a transaction" : "", timeout);
+            log.info("session {} idle{} for {}: ending it", session.id(), inTransaction ? " in a transaction" : "",
+                    ConfigLoader.show(timeout));
             client.write(PgEncoder.errorResponse(client.alloc(), inTransaction
                     ? PgError.fatal(SqlState.IDLE_IN_TRANSACTION_SESSION_TIMEOUT, "terminating connection due to idle-in-transaction timeout")
                     : PgError.fatal(SqlState.IDLE_SESSION_TIMEOUT, "terminating connection due to idle-session timeout")),
@@ -1606,7 +1625,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
                 return true;
             }
             if (session.transactionStatus() == BackendMessage.ReadyForQuery.IDLE || session.hasRequestInFlight()
-                    || forwardedSinceSync || cancelsInFlight > 0 || answeringLocally || !internalQueries.isEmpty() || copyIn) {
+                    || forwardedSinceSync || cancelsInFlight > 0 || answeringLocally || !internalQueries.isEmpty() || copyIn
+                    || held != null || abortingTransaction) {
                 return false;
             }
             rollBackIdleTransaction();

@@ -33,10 +33,8 @@ import java.util.concurrent.TimeUnit;
 public final class ProxyServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ProxyServer.class);
 
-    /**
-     * Threads for session-control statements. Two, so that one long statement (a select with
-     * thousands of ids compiles for seconds) does not hold up every administrator's SHOW SESSIONS.
-     */
+    /** Threads compiling session-control selects, and threads running session-control statements. */
+    private static final int SQL_COMPILER_THREADS = 2;
     private static final int SESSION_CONTROL_THREADS = 2;
 
     private final ProxyContext context;
@@ -65,11 +63,13 @@ public final class ProxyServer implements AutoCloseable {
         ClientConnections connections = new ClientConnections(config.maxClientConnections());
         CancelKeys cancelKeys = new CancelKeys();
         ProxyMetrics metrics = new ProxyMetrics(registry, connections, cancelKeys);
+        ExecutorService sqlCompiler = Executors.newFixedThreadPool(SQL_COMPILER_THREADS,
+                new DefaultThreadFactory("pgbailiff-sql-compiler", true));
         ExecutorService sessionControl = Executors.newFixedThreadPool(SESSION_CONTROL_THREADS,
                 new DefaultThreadFactory("pgbailiff-session-control", true));
         ProxyContext context = new ProxyContext(config, transport, registry, cancelKeys,
                 new BackendCanceller(transport, config), new SessionIdGenerator(config.nodeId()), connections, metrics, tls,
-                sessionControl);
+                sqlCompiler, sessionControl);
         EventLoopGroup workers = transport.newGroup(config.threads());
         ChannelInitializer<Channel> clients = new ChannelInitializer<>() {
             @Override
@@ -101,6 +101,7 @@ public final class ProxyServer implements AutoCloseable {
         } catch (RuntimeException | InterruptedException e) {
             closeAll(listeners);
             workers.shutdownGracefully(0, 0, TimeUnit.SECONDS);
+            sqlCompiler.shutdownNow();
             sessionControl.shutdownNow();
             metrics.close();
             throw e;
@@ -190,7 +191,7 @@ public final class ProxyServer implements AutoCloseable {
         connections.startDraining();
         stopListening();
         int open = connections.open();
-        log.info("shutting down: no new connections; {} open, waiting up to {} for running statements", open, drainTimeout);
+        log.info("shutting down: no new connections; {} open, waiting up to {} for running statements", open, ConfigLoader.show(drainTimeout));
         connections.handlers().forEach(FrontendHandler::drain);
         if (!waitForClients(connections, drainTimeout)) {
             log.info("drain timeout: ending {} remaining sessions", connections.open());
@@ -235,6 +236,7 @@ public final class ProxyServer implements AutoCloseable {
             http.close();
         }
         workerGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+        context.sqlCompiler().shutdownNow();
         context.sessionControl().shutdownNow();
         context.metrics().close();
     }

@@ -83,10 +83,10 @@ final class TlsContexts {
         }
         try {
             handshakeWithItself(context);
-        } catch (SSLException | RuntimeException e) {
-            throw new ConfigLoader.InvalidSettingException("--tls-key: " + config.tlsKey()
-                    + " is not the private key of the certificate in " + config.tlsCert()
-                    + " (a TLS handshake with them fails: " + Errors.rootMessage(e) + ")");
+        } catch (Exception e) {
+            throw new ConfigLoader.InvalidSettingException("--tls-cert/--tls-key: a TLS handshake with " + config.tlsCert()
+                    + " and " + config.tlsKey() + " fails (" + Errors.rootMessage(e)
+                    + "); is the key the certificate's own private key?");
         }
         return context;
     }
@@ -129,7 +129,11 @@ final class TlsContexts {
     /** Hands what {@code from} wrote to {@code to} as what it read. */
     private static void pass(EmbeddedChannel from, EmbeddedChannel to) {
         for (Object out = from.readOutbound(); out != null; out = from.readOutbound()) {
-            to.writeInbound(out);
+            if (to.isOpen()) {
+                to.writeInbound(out);
+            } else {
+                io.netty.util.ReferenceCountUtil.release(out);
+            }
         }
     }
 
