@@ -19,7 +19,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.UUID;
-import java.util.regex.Pattern;
 
 /** Turns a JSqlParser select over session sources into a {@link SelectPlan}, or says why it cannot. */
 final class SelectCompiler {
@@ -531,33 +530,15 @@ final class SelectCompiler {
         boolean ci = kw == LikeExpression.KeyWord.ILIKE;
         boolean not = l.isNot();
         Expr x = expr(l.getLeftExpression(), in).expr, p = expr(l.getRightExpression(), in).expr;
-        Map<String, Pattern> cache = new HashMap<>();
+        Map<String, LikePattern> cache = new HashMap<>();
         return bool(r -> {
             Object v = x.eval(r), pat = p.eval(r);
             if (v == null || pat == null) {
                 return null;
             }
-            Pattern re = cache.computeIfAbsent(Values.toText(pat), s -> likePattern(s, ci));
-            return re.matcher(Values.toText(v)).matches() != not;
+            LikePattern like = cache.computeIfAbsent(Values.toText(pat), s -> LikePattern.compile(s, ci));
+            return like.matches(Values.toText(v)) != not;
         });
-    }
-
-    static Pattern likePattern(String like, boolean caseInsensitive) {
-        StringBuilder re = new StringBuilder();
-        for (int i = 0; i < like.length(); i++) {
-            char ch = like.charAt(i);
-            if (ch == '\\' && i + 1 < like.length()) {
-                re.append(Pattern.quote(String.valueOf(like.charAt(++i))));
-            } else if (ch == '%') {
-                re.append(".*");
-            } else if (ch == '_') {
-                re.append('.');
-            } else {
-                re.append(Pattern.quote(String.valueOf(ch)));
-            }
-        }
-        int flags = Pattern.DOTALL | (caseInsensitive ? Pattern.CASE_INSENSITIVE | Pattern.UNICODE_CASE : 0);
-        return Pattern.compile(re.toString(), flags);
     }
 
     private Typed in(InExpression i, List<Column> in) {
