@@ -46,6 +46,10 @@ final class SelectCompiler {
      * restores the count): how a clause learns that it contains one, however deep in an expression.
      */
     private int aggregates;
+    /** How many aggregate calls the expression being compiled is inside of. */
+    private int aggregateDepth;
+    /** Where the input columns an expression uses outside aggregates are noted, while a clause is checked; else null. */
+    private List<String> referenced;
 
     static SelectPlan compile(Select select, int[] maxParam) {
         SelectCompiler c = new SelectCompiler(new HashMap<>());
@@ -56,11 +60,16 @@ final class SelectCompiler {
     }
 
     private SelectPlan select(Select select) {
-        int outerAggregates = aggregates;
+        int outerAggregates = aggregates, outerDepth = aggregateDepth;
+        List<String> outerReferenced = referenced;
+        aggregateDepth = 0;
+        referenced = null;
         try {
             return plainSelect(select);
         } finally {
             aggregates = outerAggregates;
+            aggregateDepth = outerDepth;
+            referenced = outerReferenced;
         }
     }
 
@@ -93,12 +102,16 @@ final class SelectCompiler {
             plan.where = withoutAggregates(ps.getWhere(), in, "WHERE").expr;
         }
         java.util.Set<String> grouped = new java.util.HashSet<>();
+        List<String> outsideAggregates = new ArrayList<>();
+        boolean groupedByColumnsOnly = true;
         if (ps.getGroupBy() != null) {
             List<Expr> g = new ArrayList<>();
             for (Object o : ps.getGroupBy().getGroupByExpressionList()) {
                 Expression e = unparenthesised(groupedOutput((Expression) o, ps.getSelectItems(), in));
                 if (e instanceof net.sf.jsqlparser.schema.Column c) {
                     grouped.add(unquote(c.getColumnName()).toLowerCase(Locale.ROOT));
+                } else {
+                    groupedByColumnsOnly = false;
                 }
                 g.add(withoutAggregates(e, in, "GROUP BY").expr);
             }
@@ -116,14 +129,14 @@ final class SelectCompiler {
                 continue;
             }
             int before = aggregates;
-            Typed t = expr(e, in, true);
+            Typed t = noting(e, in, true, outsideAggregates);
             plan.aggregate |= t.aggregate || aggregates > before;
             String name = item.getAlias() != null ? unquote(item.getAlias().getName()) : t.name;
             plan.columns.add(new Column(name, t.type));
             plan.outputs.add(t.expr);
         }
         if (ps.getHaving() != null) {
-            plan.having = expr(ps.getHaving(), in).expr;
+            plan.having = noting(ps.getHaving(), in, false, outsideAggregates).expr;
             plan.aggregate = true;
         }
         if (ps.getOrderByElements() != null) {
@@ -134,7 +147,7 @@ final class SelectCompiler {
                         : o.getNullOrdering() == OrderByElement.NullOrdering.NULLS_FIRST;
                 int out = outputIndex(o.getExpression(), plan);
                 int before = aggregates;
-                Expr key = out >= 0 ? null : expr(o.getExpression(), in).expr;
+                Expr key = out >= 0 ? null : noting(o.getExpression(), in, false, outsideAggregates).expr;
                 plan.aggregate |= aggregates > before;
                 keys.add(new SelectPlan.OrderKey(key, out, desc, nullsFirst));
             }
@@ -142,17 +155,22 @@ final class SelectCompiler {
         }
         if (plan.aggregate) {
             checkGrouped(ps.getSelectItems(), in, grouped);
+            if (groupedByColumnsOnly) {
+                outsideAggregates.stream().filter(c -> !grouped.contains(c.toLowerCase(Locale.ROOT))).findFirst().ifPresent(c -> {
+                    throw ungrouped(c);
+                });
+            }
         }
         if (ps.getLimit() != null) {
             if (ps.getLimit().getOffset() != null) {
-                plan.offset = expr(ps.getLimit().getOffset(), List.of()).expr;
+                plan.offset = withoutAggregates(ps.getLimit().getOffset(), List.of(), "OFFSET").expr;
             }
             if (ps.getLimit().getRowCount() != null && !(ps.getLimit().getRowCount() instanceof AllValue)) {
-                plan.limit = expr(ps.getLimit().getRowCount(), List.of()).expr;
+                plan.limit = withoutAggregates(ps.getLimit().getRowCount(), List.of(), "LIMIT").expr;
             }
         }
         if (ps.getOffset() != null) {
-            plan.offset = expr(ps.getOffset().getOffset(), List.of()).expr;
+            plan.offset = withoutAggregates(ps.getOffset().getOffset(), List.of(), "OFFSET").expr;
         }
         return plan;
     }
@@ -190,6 +208,23 @@ final class SelectCompiler {
         return e;
     }
 
+    private void noteReference(String column) {
+        if (referenced != null && aggregateDepth == 0) {
+            referenced.add(column);
+        }
+    }
+
+    /** Compiles {@code e}, noting in {@code into} the input columns it uses outside aggregates. */
+    private Typed noting(Expression e, List<Column> in, boolean selectList, List<String> into) {
+        List<String> outer = referenced;
+        referenced = into;
+        try {
+            return expr(e, in, selectList);
+        } finally {
+            referenced = outer;
+        }
+    }
+
     private Typed withoutAggregates(Expression e, List<Column> in, String clause) {
         int before = aggregates;
         Typed t = expr(e, in);
@@ -197,6 +232,11 @@ final class SelectCompiler {
             throw new AdminSqlException(SqlState.GROUPING_ERROR, "aggregate functions are not allowed in " + clause);
         }
         return t;
+    }
+
+    private static AdminSqlException ungrouped(String column) {
+        return new AdminSqlException(SqlState.GROUPING_ERROR, "column \"" + column
+                + "\" must appear in the GROUP BY clause or be used in an aggregate function");
     }
 
     private static Expression unparenthesised(Expression e) {
@@ -230,8 +270,7 @@ final class SelectCompiler {
                 }
             }
             if (ungrouped != null) {
-                throw new AdminSqlException(SqlState.GROUPING_ERROR, "column \"" + ungrouped
-                        + "\" must appear in the GROUP BY clause or be used in an aggregate function");
+                throw ungrouped(ungrouped);
             }
         }
     }
@@ -457,6 +496,7 @@ final class SelectCompiler {
         for (int i = 0; i < in.size(); i++) {
             if (in.get(i).name().equals(name)) {
                 int idx = i;
+                noteReference(name);
                 return new Typed(r -> r.values()[idx], in.get(i).type(), name, false);
             }
         }
@@ -464,6 +504,7 @@ final class SelectCompiler {
             for (int i = 0; i < in.size(); i++) {
                 if (in.get(i).name().equals("user_name")) {
                     int idx = i;
+                    noteReference("user_name");
                     return new Typed(r -> r.values()[idx], PgType.TEXT, "user_name", false);
                 }
             }
@@ -673,15 +714,29 @@ final class SelectCompiler {
 
     private Typed function(Function f, List<Column> in, boolean selectList) {
         String name = f.getName().toLowerCase(Locale.ROOT);
+        if (!AGGREGATES.contains(name)) {
+            return functionCall(f, in, selectList);
+        }
+        if (aggregateDepth > 0) {
+            throw new AdminSqlException(SqlState.GROUPING_ERROR, "aggregate function calls cannot be nested");
+        }
+        aggregates++;
+        aggregateDepth++;
+        try {
+            return functionCall(f, in, selectList);
+        } finally {
+            aggregateDepth--;
+        }
+    }
+
+    private Typed functionCall(Function f, List<Column> in, boolean selectList) {
+        String name = f.getName().toLowerCase(Locale.ROOT);
         List<Expression> args = new ArrayList<>();
         if (f.getParameters() != null) {
             args.addAll(f.getParameters());
         }
         if (f.isDistinct() || f.getOrderByElements() != null) {
             throw AdminSqlException.unsupported("DISTINCT or ORDER BY inside " + name + "()");
-        }
-        if (AGGREGATES.contains(name)) {
-            aggregates++;
         }
         switch (name) {
             case "now", "current_timestamp", "statement_timestamp", "transaction_timestamp", "clock_timestamp" -> {

@@ -312,6 +312,35 @@ class AdminExecutorTest {
                 + "(SELECT max(session_id) FROM [SHOW SESSIONS])", "root").rows(), "an aggregate in a subquery of WHERE is allowed");
     }
 
+    /**
+     * A column that is not grouped may not be used outside an aggregate in HAVING or ORDER BY
+     * either: its value would be an arbitrary row's, and a CANCEL SESSIONS over such a select
+     * would end a session nobody asked to end.
+     */
+    @Test
+    void ungroupedColumnsInHavingAndOrderByAndNestedAggregatesAreRefused() {
+        assertEquals("column \"user_name\" must appear in the GROUP BY clause or be used in an aggregate function",
+                fails("SELECT max(session_id) FROM [SHOW SESSIONS] GROUP BY status HAVING user_name = 'alice'", "root",
+                        SqlState.GROUPING_ERROR).getMessage());
+        fails("CANCEL SESSIONS (SELECT max(session_id) FROM [SHOW SESSIONS] GROUP BY user_name HAVING application_name = 'x')",
+                "root", SqlState.GROUPING_ERROR);
+        fails("SELECT count(*) FROM [SHOW SESSIONS] ORDER BY user_name", "root", SqlState.GROUPING_ERROR);
+        fails("SELECT user_name, count(*) FROM [SHOW SESSIONS] GROUP BY user_name ORDER BY session_id", "root", SqlState.GROUPING_ERROR);
+        fails("SELECT upper(user_name), count(*) FROM [SHOW SESSIONS]", "root", SqlState.GROUPING_ERROR);
+        assertEquals(List.of(List.of("maxroach")), run("SELECT user_name FROM [SHOW SESSIONS] GROUP BY user_name "
+                + "HAVING count(*) > 1 AND user_name <> 'root' ORDER BY user_name, max(session_id)", "root").rows());
+        assertEquals(3, run("SELECT upper(user_name), count(*) FROM [SHOW SESSIONS] GROUP BY upper(user_name)", "root").rows().size(),
+                "an expression over a grouped expression stays allowed");
+        for (String nested : List.of("SELECT count(count(*)) FROM [SHOW SESSIONS]",
+                "SELECT user_name FROM [SHOW SESSIONS] GROUP BY user_name HAVING count(count(*)) > 0",
+                "SELECT user_name FROM [SHOW SESSIONS] GROUP BY user_name ORDER BY max(count(*))")) {
+            assertEquals("aggregate function calls cannot be nested",
+                    fails(nested, "root", SqlState.GROUPING_ERROR).getMessage(), nested);
+        }
+        assertEquals("aggregate functions are not allowed in LIMIT",
+                fails("SELECT session_id FROM [SHOW SESSIONS] LIMIT count(*)", "root", SqlState.GROUPING_ERROR).getMessage());
+    }
+
     /** The SQLSTATEs PostgreSQL gives for the same mistakes. */
     @Test
     void limitOffsetOrderByPositionAndTimestampErrorsCarryPostgresStates() {

@@ -30,6 +30,7 @@ import java.util.function.Function;
 import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -532,6 +533,32 @@ class PrivilegeAttackIT {
         @Override
         public String toString() {
             return error != null ? "error " + error.get('C') + " " + error.get('M') : tags + " " + values;
+        }
+    }
+    /**
+     * pgbailiff reads the caller's privileges with a query on the caller's own backend
+     * connection. When that query fails (here because EXECUTE on pg_has_role is revoked in one
+     * database; a client's own cancel request can do the same), the statement fails with the
+     * backend's error. It used to go on as if the caller were an ordinary user, and a superuser's
+     * SHOW SESSIONS could quietly list only its own sessions.
+     */
+    @Test
+    void aFailedPrivilegeLookupFailsTheStatementInsteadOfGuessing() throws Exception {
+        String database = "caller_lookup";
+        TestPostgres.recreateDatabase(database);
+        try {
+            try (Connection c = TestPostgres.get().directConnection("postgres", database); Statement s = c.createStatement()) {
+                s.execute("REVOKE EXECUTE ON FUNCTION pg_catalog.pg_has_role(name, name, text), "
+                        + "pg_catalog.pg_has_role(name, oid, text) FROM PUBLIC");
+            }
+            try (Connection alice = proxy.connect("alice", null, "dbname", database); Statement s = alice.createStatement()) {
+                SQLException e = assertThrows(SQLException.class, () -> s.executeQuery("SHOW SESSIONS"));
+                assertEquals("42501", e.getSQLState(), e.getMessage());
+                assertTrue(e.getMessage().contains("pg_has_role"), e.getMessage());
+                assertTrue(s.executeQuery("SELECT 1").next(), "the session goes on");
+            }
+        } finally {
+            TestPostgres.dropDatabase(database);
         }
     }
 }

@@ -47,6 +47,16 @@ public enum SqlState {
         this.code = code;
     }
 
+    /** The state with this code, or null if pgbailiff does not name it. */
+    public static SqlState fromCode(String code) {
+        for (SqlState s : values()) {
+            if (s.code.equals(code)) {
+                return s;
+            }
+        }
+        return null;
+    }
+
     /** The five-character code as sent in the {@code C} field of ErrorResponse. */
     public String code() {
         return code;

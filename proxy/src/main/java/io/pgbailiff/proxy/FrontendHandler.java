@@ -717,20 +717,20 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
         session.onQuery(portal.statement().sql());
         held = new ArrayDeque<>();
         answeringLocally = true;
-        lookUpCaller(caller -> {
-            execute(portal.statement().statement(), portal.parameters(), caller, (result, error) -> {
-                if (error != null) {
-                    localError(error);
-                } else {
-                    writeToClient(LocalResults.encode(client.alloc(), result, portal.resultFormats()));
-                }
-                session.onReadyForQuery(session.transactionStatus());
-                client.flush();
-                answeringLocally = false;
-                releaseHeld();
-                endIfDrained();
-            });
-        });
+        java.util.function.BiConsumer<AdminResult, AdminSqlException> answer = (result, error) -> {
+            if (error != null) {
+                localError(error);
+            } else {
+                writeToClient(LocalResults.encode(client.alloc(), result, portal.resultFormats()));
+            }
+            session.onReadyForQuery(session.transactionStatus());
+            client.flush();
+            answeringLocally = false;
+            releaseHeld();
+            endIfDrained();
+        };
+        lookUpCaller(caller -> execute(portal.statement().statement(), portal.parameters(), caller, answer),
+                error -> answer.accept(null, error));
     }
 
     /** A Close of a statement or portal of the backend's. */
@@ -913,7 +913,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
             if (compileError != null) {
                 finishLocalQuery(List.of(), compileError);
             } else {
-                lookUpCaller(caller -> runInOrder(statements, 0, new ArrayList<>(), caller));
+                lookUpCaller(caller -> runInOrder(statements, 0, new ArrayList<>(), caller),
+                        error -> finishLocalQuery(List.of(), error));
             }
         });
     }
@@ -1072,11 +1073,20 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter implements Sess
 
     /**
      * The caller's privileges as the backend sees them now (SET ROLE included), read with one
-     * query of pgbailiff's own on the caller's backend connection.
+     * query of pgbailiff's own on the caller's backend connection. If that query fails (the
+     * client's own cancel request can hit it, or its transaction has failed), the statement
+     * fails with the backend's error: privileges are never guessed.
      */
-    private void lookUpCaller(java.util.function.Consumer<Caller> then) {
+    private void lookUpCaller(java.util.function.Consumer<Caller> then, java.util.function.Consumer<AdminSqlException> failed) {
         internalQuery(callerQuery(proxy.config().adminRoles()), q -> {
-            List<String> row = q.rows.isEmpty() ? List.of("off", "f", "f", "f") : q.rows.get(0);
+            if (q.error != null || q.rows.isEmpty()) {
+                SqlState state = q.error == null ? null : SqlState.fromCode(q.error.sqlState());
+                failed.accept(state != null ? new AdminSqlException(state, q.error.message())
+                        : new AdminSqlException(SqlState.INTERNAL_ERROR, "could not read the caller's privileges"
+                        + (q.error == null ? "" : ": " + q.error.message())));
+                return;
+            }
+            List<String> row = q.rows.get(0);
             then.accept(new Caller(session.id(), session.userName(), "on".equals(row.get(0)), "t".equals(row.get(1)),
                     "t".equals(row.get(2)), "t".equals(row.get(3))));
         });

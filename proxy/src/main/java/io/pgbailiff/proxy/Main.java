@@ -19,6 +19,8 @@ public final class Main {
     }
 
     public static void main(String[] args) throws Exception {
+        // until the reload handler is in place, a SIGHUP must not end the process
+        Signal.handle(new Signal("HUP"), signal -> { });
         List<String> argList = Arrays.asList(args);
         if (argList.contains("--help") || argList.contains("-h")) {
             System.out.print(ConfigLoader.help());
